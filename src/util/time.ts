@@ -1,0 +1,25 @@
+import type { Timestamp } from '../types.js';
+
+/** ISO-8601 UTC with the capture's precision: 2023-11-14T22:13:20.123456Z (or 9 digits). */
+export function isoTime(t: Timestamp): string {
+  const d = new Date(t.sec * 1000);
+  const base = d.toISOString().slice(0, 19);
+  const digits = Math.max(0, Math.min(9, t.digits));
+  if (digits === 0) return `${base}Z`;
+  const frac = String(t.nsec).padStart(9, '0').slice(0, digits);
+  return `${base}.${frac}Z`;
+}
+
+/** Seconds as a float (for arithmetic on durations; loses sub-µs precision on absolute times). */
+export function seconds(t: Timestamp): number {
+  return t.sec + t.nsec / 1e9;
+}
+
+/** a - b in seconds. */
+export function diffSeconds(a: Timestamp, b: Timestamp): number {
+  return a.sec - b.sec + (a.nsec - b.nsec) / 1e9;
+}
+
+export function compareTime(a: Timestamp, b: Timestamp): number {
+  return a.sec - b.sec || a.nsec - b.nsec;
+}

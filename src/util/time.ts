@@ -2,8 +2,8 @@ import type { Timestamp } from '../types.js';
 
 /** ISO-8601 UTC with the capture's precision: 2023-11-14T22:13:20.123456Z (or 9 digits). */
 export function isoTime(t: Timestamp): string {
-  const d = new Date(t.sec * 1000);
-  const base = d.toISOString().slice(0, 19);
+  const d = new Date(Math.min(Math.max(t.sec, 1 - 8.64e12), 8.64e12 - 1) * 1000); // a (damaged) time beyond Date's range: clamped
+  const base = d.toISOString().slice(0, -5); // drop ".mmmZ" (years past 9999 are longer than 19 characters)
   const digits = Math.max(0, Math.min(9, t.digits));
   if (digits === 0) return `${base}Z`;
   const frac = String(t.nsec).padStart(9, '0').slice(0, digits);

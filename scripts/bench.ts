@@ -1,0 +1,98 @@
+// npm run bench [-- --size 200 --runs 3 --no-tshark]
+// Writes (once, cached in .bench/) a synthetic capture of the given size in MiB with authcap's own writer,
+// then times `authcap --format json` on it (MiB/s, packets/s, peak RSS) and, where tshark is installed,
+// `tshark -r x.pcap -Y http -T fields ...` on the same file, alternating runs, and prints medians and the ratio.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpus, totalmem } from 'node:os';
+import { writeSynthetic } from '../test/lib/synthetic.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : def;
+}
+
+interface Run {
+  seconds: number;
+  maxRssMb: number | null;
+  code: number | null;
+}
+
+/** Runs a command, measuring wall time and (via /usr/bin/time when present, else the child's own report) peak RSS. */
+function timeIt(cmd: string, args: string[], rssFromStderr: boolean): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const useTime = existsSync('/usr/bin/time') && !rssFromStderr;
+    const start = process.hrtime.bigint();
+    const child = useTime ? spawn('/usr/bin/time', ['-f', 'MAXRSS %M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const m = /MAXRSS (\d+)/.exec(err);
+      resolve({ seconds, maxRssMb: m ? Number(m[1]) / 1024 : null, code });
+    });
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function which(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((d) => existsSync(join(d, cmd)));
+}
+
+async function main(): Promise<void> {
+  const sizeMb = Number(arg('size', '200'));
+  const runs = Number(arg('runs', '3'));
+  const withTshark = !process.argv.includes('--no-tshark') && which('tshark');
+  const dir = join(root, '.bench');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `synthetic-${sizeMb}MiB.pcap`);
+  if (!existsSync(file)) {
+    process.stdout.write(`bench: writing ${file} ...`);
+    const t = Date.now();
+    const r = await writeSynthetic(file, sizeMb * 1048576);
+    process.stdout.write(` ${r.packets} packets, ${r.connections} connections, ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
+  }
+  const bytes = statSync(file).size;
+  const mib = bytes / 1048576;
+  console.log(`bench: ${file} (${mib.toFixed(1)} MiB); machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}`);
+  const authcap = [join(root, 'bin', 'authcap.js'), file, '--format', 'json', '-o', '/dev/null', '--fail-on', 'none', '--no-progress'];
+  const tshark = ['-r', file, '-Y', 'http', '-T', 'fields', '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'http.request.method', '-e', 'http.request.uri', '-e', 'http.response.code'];
+  const a: Run[] = [];
+  const t: Run[] = [];
+  for (let i = 0; i < runs; i++) {
+    const ra = await timeIt(process.execPath, authcap, false);
+    if (ra.code !== 0) throw new Error(`authcap exited ${ra.code}`);
+    a.push(ra);
+    console.log(`  run ${i + 1}: authcap ${ra.seconds.toFixed(2)} s, ${(mib / ra.seconds).toFixed(1)} MiB/s, peak RSS ${ra.maxRssMb?.toFixed(0) ?? '?'} MB`);
+    if (withTshark) {
+      const rt = await timeIt('tshark', tshark, false);
+      t.push(rt);
+      console.log(`  run ${i + 1}: tshark  ${rt.seconds.toFixed(2)} s, ${(mib / rt.seconds).toFixed(1)} MiB/s, peak RSS ${rt.maxRssMb?.toFixed(0) ?? '?'} MB`);
+    }
+  }
+  const am = median(a.map((r) => r.seconds));
+  const rss = Math.max(...a.map((r) => r.maxRssMb ?? 0));
+  console.log(`\nauthcap: median ${am.toFixed(2)} s = ${(mib / am).toFixed(1)} MiB/s; peak RSS ${rss.toFixed(0)} MB (target: >= 100 MiB/s, < 300 MB)`);
+  if (t.length) {
+    const tm = median(t.map((r) => r.seconds));
+    console.log(`tshark:  median ${tm.toFixed(2)} s = ${(mib / tm).toFixed(1)} MiB/s; peak RSS ${Math.max(...t.map((r) => r.maxRssMb ?? 0)).toFixed(0)} MB`);
+    console.log(`ratio:   authcap is ${(tm / am).toFixed(1)}x tshark's throughput (target: >= 10x)`);
+  } else {
+    console.log('tshark:  not installed (apt-get install tshark) or --no-tshark: no ratio');
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench: ${(e as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,334 @@
+// The pipeline, wired: capture files -> decoder -> TCP tracker / UDP -> protocol parsers -> exchanges
+// -> checks -> Report. Everything streams: packets are handled as they are read, connections are released
+// when they close, and exchanges keep no bodies once the per-exchange checks have seen them.
+
+import type {
+  AnalysisOptions, CaptureProblem, DecodedPacket, Exchange, ExchangeContext, Finding, InputSummary, Limits,
+  Message, Report, Stats, TcpConnection, UnauthorizedSummary,
+} from './types.js';
+import { DEFAULT_LIMITS, endpointText } from './types.js';
+import { readInput } from './capture/open.js';
+import { Decoder } from './decode/decoder.js';
+import { TcpTracker } from './flows/tcp-tracker.js';
+import { parseSipDatagram } from './protocols/sip.js';
+import { detectStart } from './protocols/detect.js';
+import { KeyLog } from './protocols/tls/keylog.js';
+import { ExchangeBuilder, type UnpairedResponse } from './exchanges/builder.js';
+import { ConnectionHandler, SummaryOnlyHandler, type ClosedConnection, type ConnectionSink } from './exchanges/connection.js';
+import { createChecks } from './checks/index.js';
+import { createNetworkChecks } from './checks/network.js';
+import { createTlsChecks } from './checks/tls.js';
+import { VERSION } from './version.js';
+
+export interface Filters {
+  /** Keep what involves one of these IP addresses. */
+  hosts?: string[];
+  /** Keep what involves one of these ports (either side). */
+  ports?: number[];
+  /** Keep exchanges whose request is at or after / before this time. */
+  since?: Date;
+  until?: Date;
+  /** Keep one tcp.stream. */
+  stream?: number;
+}
+
+export interface AnalyzeOptions extends Partial<AnalysisOptions> {
+  /** Key log text (SSLKEYLOGFILE); pcapng Decryption Secrets Blocks are added to it. */
+  keylog?: string;
+  filters?: Filters;
+  onProgress?(p: { bytes: number; packets: number; file: string }): void;
+  /** Collect the messages (with bodies up to the body limit) of this tcp.stream, for `authcap follow`. */
+  follow?: number;
+}
+
+export interface FollowedMessage {
+  dir: 'client' | 'server';
+  message: Message;
+}
+
+export interface AnalysisResult {
+  report: Report;
+  followed: FollowedMessage[];
+  followEndpoints: { client: string; server: string } | null;
+}
+
+const SIP_PORTS = new Set([5060, 5061, 5080]);
+
+function problemFinding(p: CaptureProblem, files: string[]): Finding {
+  return {
+    code: p.code,
+    severity: 'warning',
+    message: `${files[p.input] ?? 'input'}: ${p.message}`,
+    exchange: null,
+    stream: null,
+    frames: p.frame ? [p.frame] : [],
+    filter: p.frame ? `frame.number == ${p.frame}` : '',
+    evidence: { file: files[p.input], ...(p.offset !== undefined ? { offset: p.offset } : {}), ...(p.evidence ?? {}) },
+  };
+}
+
+function timeOf(iso: string): number {
+  return Date.parse(iso);
+}
+
+export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<AnalysisResult> {
+  const limits: Limits = { ...DEFAULT_LIMITS, ...(o.limits ?? {}) };
+  const options: AnalysisOptions = { limits, password: o.password, user: o.user, key: o.key };
+  const filters = o.filters ?? {};
+  const findings: Finding[] = [];
+  const exchanges: Exchange[] = [];
+  const unpaired: UnpairedResponse[] = [];
+  const inputs: InputSummary[] = [];
+  const keylog = KeyLog.parse(o.keylog ?? '');
+
+  const checks = createChecks(options);
+  const network = createNetworkChecks();
+  const tlsChecks = createTlsChecks();
+
+  // ---------------------------------------------------------------- filters
+  const hostSet = filters.hosts?.length ? new Set(filters.hosts) : null;
+  const portSet = filters.ports?.length ? new Set(filters.ports) : null;
+  const connectionWanted = (a: { ip: string; port: number }, b: { ip: string; port: number }, stream: number | null) =>
+    (!hostSet || hostSet.has(a.ip) || hostSet.has(b.ip)) &&
+    (!portSet || portSet.has(a.port) || portSet.has(b.port)) &&
+    (filters.stream === undefined || stream === filters.stream);
+  const timeWanted = (iso: string) =>
+    (!filters.since || timeOf(iso) >= filters.since.getTime()) && (!filters.until || timeOf(iso) < filters.until.getTime());
+  const keptExchanges = new Set<string>();
+
+  const addFindings = (fs: Finding[], kept: boolean) => {
+    if (kept) for (const f of fs) findings.push(f);
+  };
+
+  // ---------------------------------------------------------------- exchanges
+  const followed: FollowedMessage[] = [];
+  let followEndpoints: AnalysisResult['followEndpoints'] = null;
+
+  const builder = new ExchangeBuilder({
+    onExchange(ctx: ExchangeContext) {
+      const ex = ctx.exchange;
+      const fs = checks.exchange(ctx);
+      const kept =
+        connectionWanted({ ip: ctx.clientIp, port: ctx.clientPort }, { ip: ctx.serverIp, port: ctx.serverPort }, ex.stream) &&
+        timeWanted(ex.request.time);
+      if (kept) {
+        keptExchanges.add(ex.id);
+        exchanges.push(ex);
+      }
+      addFindings(fs, kept);
+      if (o.follow !== undefined && ex.stream === o.follow && ctx.transport === 'tcp') {
+        followEndpoints ??= { client: ex.client, server: ex.server };
+        followed.push({ dir: 'client', message: ctx.req });
+        if (ctx.res) followed.push({ dir: 'server', message: ctx.res });
+      }
+    },
+    onUnpaired(r) {
+      if (unpaired.length < 10_000) unpaired.push(r);
+    },
+  });
+
+  const malformedByStream = new Map<string, Finding>();
+  const sink: ConnectionSink = {
+    malformed(stream, info) {
+      const key = `${stream}|${info.dir}`;
+      const f = malformedByStream.get(key);
+      if (f) {
+        (f.evidence as { count: number }).count++;
+        return;
+      }
+      const nf: Finding = {
+        code: 'http.malformed',
+        severity: 'warning',
+        message: `tcp.stream ${stream}: ${info.dir === 'client' ? 'client' : 'server'} data at frame ${info.frame} cannot be parsed as ${info.protocol.toUpperCase()}: ${info.reason}`,
+        exchange: null,
+        stream,
+        frames: [info.frame],
+        filter: `tcp.stream eq ${stream} && frame.number == ${info.frame}`,
+        evidence: { protocol: info.protocol, direction: info.dir, reason: info.reason, streamOffset: info.streamOffset, count: 1 },
+      };
+      malformedByStream.set(key, nf);
+    },
+    closed(c: ClosedConnection) {
+      const s = c.summary;
+      const kept = connectionWanted(s.client, s.server, s.stream);
+      for (const dir of ['client', 'server']) {
+        const f = malformedByStream.get(`${s.stream}|${dir}`);
+        if (f) {
+          malformedByStream.delete(`${s.stream}|${dir}`);
+          addFindings([f], kept);
+        }
+      }
+      if (c.gaps.length) addFindings([gapFinding(c)], kept);
+      const tlsHelloOnly = !!c.tls && c.tls.events.some((e) => e.type === 'client-hello') && !c.tls.events.some((e) => e.type === 'server-hello');
+      const inFlight = builder.pending(s.stream)[0];
+      // A reset after a FIN with nothing outstanding is an ordinary abortive close, not a problem.
+      const net = network
+        .connection!(s)
+        .filter((f) => !(f.code === 'tcp.reset' && (tlsHelloOnly || (f.evidence.afterFin === true && !inFlight))));
+      for (const f of net) {
+        if (f.code !== 'tcp.reset') continue;
+        if (inFlight) {
+          f.exchange = inFlight.id;
+          f.evidence.inFlight = { exchange: inFlight.id, method: inFlight.req.method, uri: inFlight.req.uri, frame: inFlight.req.frame };
+          f.frames = [...new Set([inFlight.req.frame, ...f.frames])].sort((a, b) => a - b);
+          f.message += ` while ${inFlight.req.method} ${inFlight.req.uri} (frame ${inFlight.req.frame}) was waiting for its answer`;
+        }
+      }
+      addFindings(net, kept);
+      if (c.tls) addFindings(tlsChecks.connection(s, c.tls), kept);
+    },
+  };
+
+  const tracker = new TcpTracker({
+    limits,
+    factory: (conn: TcpConnection) =>
+      connectionWanted(conn.client, conn.server, conn.stream) || o.follow === conn.stream
+        ? new ConnectionHandler(conn, builder, sink, { limits, keylog })
+        : new SummaryOnlyHandler(sink),
+    onLimit(what, detail) {
+      limitHits.set(what, (limitHits.get(what) ?? 0) + 1);
+      if (!limitDetail.has(what)) limitDetail.set(what, detail);
+    },
+  });
+  const limitHits = new Map<string, number>();
+  const limitDetail = new Map<string, Record<string, unknown>>();
+
+  // ---------------------------------------------------------------- UDP (SIP)
+  const udp = (d: DecodedPacket) => {
+    const p = d.payload;
+    if (p.length < 12) return;
+    const sipPort = SIP_PORTS.has(d.srcPort) || SIP_PORTS.has(d.dstPort);
+    if (!sipPort) {
+      const k = detectStart(p.subarray(0, 64));
+      if (k !== 'sip-request' && k !== 'sip-response') return;
+    }
+    const parsed = parseSipDatagram(p, d.frame, d.time, limits);
+    if (!parsed) return;
+    for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
+      const req = m.kind === 'request';
+      builder.sipMessage(
+        {
+          transport: 'udp',
+          stream: null,
+          clientIp: req ? d.src : d.dst,
+          clientPort: req ? d.srcPort : d.dstPort,
+          serverIp: req ? d.dst : d.src,
+          serverPort: req ? d.dstPort : d.srcPort,
+        },
+        m,
+      );
+    }
+  };
+
+  // ---------------------------------------------------------------- read
+  let packets = 0;
+  const decoder = new Decoder({ limits, onProblem: (p) => problems.push(p) });
+  const problems: CaptureProblem[] = [];
+  let frame = 1;
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i];
+    const r = await readInput(file, {
+      input: i,
+      firstFrame: frame,
+      onPacket(raw) {
+        packets++;
+        const d = decoder.decode(raw);
+        if (!d) return;
+        if (d.transport === 'tcp') tracker.packet(d);
+        else udp(d);
+      },
+      onProblem: (p) => problems.push(p),
+      onSecrets(type, data) {
+        keylog.addDecryptionSecrets(type, data);
+      },
+      onProgress: o.onProgress ? (bytes) => o.onProgress!({ bytes, packets, file }) : undefined,
+    });
+    inputs.push(r.summary);
+    frame = r.nextFrame;
+  }
+  tracker.finish();
+  builder.finish();
+  addFindings(network.finish!(), true);
+  addFindings(checks.finish().filter((f) => !f.exchange || keptExchanges.has(f.exchange)), true);
+  addFindings(tlsChecks.finish(), true);
+
+  for (const [what, n] of limitHits) {
+    findings.push({
+      code: 'limit.reached',
+      severity: 'warning',
+      message: `The ${what} limit was reached ${n} time(s); some data was not analysed (raise it with --max-${what}).`,
+      exchange: null,
+      stream: null,
+      frames: [],
+      filter: '',
+      evidence: { limit: what, count: n, ...(limitDetail.get(what) ?? {}) },
+    });
+  }
+
+  const capFindings = problems.map((p) => problemFinding(p, files));
+  findings.sort((a, b) => (a.frames[0] ?? 0) - (b.frames[0] ?? 0));
+  exchanges.sort((a, b) => a.request.frame - b.request.frame || Number(a.id.slice(1)) - Number(b.id.slice(1)));
+
+  const bs = builder.stats;
+  const ts = tracker.stats;
+  const stats: Stats = {
+    packets,
+    tcpStreams: tracker.streams,
+    httpRequests: bs.httpRequests,
+    httpResponses: bs.httpResponses,
+    sipRequests: bs.sipRequests,
+    sipResponses: bs.sipResponses,
+    decodedPackets: decoder.stats.decoded,
+    tcpSegments: ts.segments,
+    tcpRetransmissions: ts.retransmissions,
+    tcpOutOfOrder: ts.outOfOrder,
+    tcpGaps: ts.gaps,
+    tcpGapBytes: ts.gapBytes,
+    exchanges: exchanges.length,
+    unansweredRequests: bs.unanswered,
+    unpairedResponses: bs.unpaired,
+    sipRetransmissions: bs.sipRetransmissions,
+    ipFragmentsReassembled: decoder.stats.fragmentsReassembled,
+  };
+
+  const unauthorized: UnauthorizedSummary = checks.unauthorized();
+  const report: Report = {
+    tool: { name: 'authcap', version: VERSION },
+    inputs,
+    stats,
+    exchanges,
+    findings: [...capFindings, ...findings],
+    unauthorized,
+    unpairedResponses: unpaired.filter((u) => filters.stream === undefined || u.stream === filters.stream),
+  };
+  return { report, followed, followEndpoints };
+}
+
+function gapFinding(c: ClosedConnection): Finding {
+  const s = c.summary;
+  const total = c.gaps.reduce((n, g) => n + g.gap.bytes, 0);
+  const first = c.gaps[0];
+  const frames = [...new Set(c.gaps.flatMap((g) => [g.gap.frameBefore, g.gap.frameAfter]).filter((f): f is number => f !== null))]
+    .sort((a, b) => a - b)
+    .slice(0, 20);
+  const from = (dir: string) => (dir === 'client' ? endpointText(s.client.ip, s.client.port) : endpointText(s.server.ip, s.server.port));
+  return {
+    code: 'tcp.gap',
+    severity: 'warning',
+    message:
+      `tcp.stream ${s.stream}: ${total} byte(s) sent by ${from(first.dir)} were never captured` +
+      (c.gaps.length > 1 ? ` (${c.gaps.length} holes)` : '') +
+      `${first.gap.frameBefore !== null ? ` after frame ${first.gap.frameBefore}` : ''}; messages across the gap are incomplete.`,
+    exchange: null,
+    stream: s.stream,
+    frames,
+    filter: `tcp.stream eq ${s.stream}`,
+    evidence: {
+      client: endpointText(s.client.ip, s.client.port),
+      server: endpointText(s.server.ip, s.server.port),
+      bytes: total,
+      gaps: c.gaps.slice(0, 10).map((g) => ({ direction: g.dir, ...g.gap })),
+    },
+  };
+}
+

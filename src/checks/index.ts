@@ -1,0 +1,66 @@
+// Runs every analysis check family over the completed exchanges: scans each request's credentials
+// once (and fills request.credentials), keeps a compact summary for the cross-exchange checks, and
+// at the end correlates refusals with accepted requests and builds the 401 summary.
+
+import type { AnalysisOptions, ExchangeContext, Finding, UnauthorizedSummary } from '../types.js';
+import { createAppFamily, inspectResponse } from './app.js';
+import { createAuthValuesFamily } from './auth-values.js';
+import { createBodyFamily } from './body.js';
+import { createChallengeFamily } from './challenge.js';
+import { scanCredentials } from './credentials.js';
+import type { AuthFamily } from './family.js';
+import { createMethodFamily } from './method.js';
+import { createSignatureFamily } from './signature.js';
+import { ExchangeStore } from './store.js';
+import { createUnauthorizedFamily } from './unauthorized.js';
+
+export interface Checks {
+  /** Per completed exchange, in completion order; also fills ctx.exchange.request.credentials. */
+  exchange(ctx: ExchangeContext): Finding[];
+  /** Cross-exchange findings (401 correlation etc.), once at the end. */
+  finish(): Finding[];
+  /** The 401 summary section; complete after finish(). */
+  unauthorized(): UnauthorizedSummary;
+}
+
+export function createChecks(o: AnalysisOptions): Checks {
+  const store = new ExchangeStore();
+  const unauthorized = createUnauthorizedFamily();
+  const families: AuthFamily[] = [
+    unauthorized,
+    createChallengeFamily(),
+    createAuthValuesFamily(o),
+    createMethodFamily(),
+    createBodyFamily(),
+    createSignatureFamily(o),
+    createAppFamily(),
+  ];
+  let finished = false;
+  return {
+    exchange(ctx: ExchangeContext): Finding[] {
+      const scan = scanCredentials(ctx.req);
+      const verdict = ctx.res ? inspectResponse(ctx.res) : null;
+      const summary = store.add(ctx, scan, verdict?.refused ?? false);
+      if (scan.credentials && !scan.credentials.user && summary.userFrom === 'path') scan.credentials.user = summary.user;
+      ctx.exchange.request.credentials = scan.credentials;
+      const out: Finding[] = [];
+      const a = { ctx, scan, summary, verdict };
+      for (const f of families) if (f.exchange) out.push(...f.exchange(a));
+      return out;
+    },
+    finish(): Finding[] {
+      if (finished) return [];
+      finished = true;
+      const out: Finding[] = [];
+      for (const f of families) if (f.finish) out.push(...f.finish(store));
+      return out;
+    },
+    unauthorized(): UnauthorizedSummary {
+      return unauthorized.summary();
+    },
+  };
+}
+
+export { extractCredentials, scanCredentials } from './credentials.js';
+export { parseChallenges } from './challenge.js';
+export { parseDigestAuthorization, verifyDigest } from './digest.js';

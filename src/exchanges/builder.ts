@@ -1,0 +1,295 @@
+// Exchanges: pairs each parsed request with its answer and hands the finished exchange on.
+//   HTTP: in order per connection (FIFO of outstanding requests); 1xx answers are interim.
+//   SIP:  by Call-ID + CSeq + top Via branch, per transport path; request retransmissions collapse.
+// Ids are given when a request completes ("x1", "x2", ...), so they follow the capture's order.
+
+import type { Exchange, ExchangeContext, Message, RequestJson, ResponseJson, Timestamp } from '../types.js';
+import { endpointText } from '../types.js';
+import { isoTime } from '../util/time.js';
+
+export interface Path {
+  transport: 'tcp' | 'udp';
+  stream: number | null;
+  clientIp: string;
+  clientPort: number;
+  serverIp: string;
+  serverPort: number;
+  tls?: boolean;
+}
+
+/** A response whose request was not captured (the capture started after it). */
+export interface UnpairedResponse {
+  protocol: 'http' | 'sip';
+  stream: number | null;
+  client: string;
+  server: string;
+  frame: number;
+  time: string;
+  status: number;
+  reason: string;
+}
+
+export interface BuilderEvents {
+  /** A finished exchange (response or none), with its raw messages; called once per exchange. */
+  onExchange(ctx: ExchangeContext): void;
+  onUnpaired(r: UnpairedResponse): void;
+}
+
+interface Pending {
+  id: string;
+  path: Path;
+  req: Message;
+  interim: { frame: number; status: number }[];
+}
+
+export function toRequestJson(m: Message): RequestJson {
+  return {
+    frame: m.frame,
+    time: isoTime(m.time),
+    method: m.method ?? '',
+    uri: m.uri ?? '',
+    version: m.version,
+    headers: m.headers,
+    bodyLength: m.bodyLength,
+    credentials: null,
+    firstFrame: m.firstFrame,
+    ...(m.incomplete ? { incomplete: true } : {}),
+  };
+}
+
+export function toResponseJson(m: Message): ResponseJson {
+  return {
+    frame: m.frame,
+    time: isoTime(m.time),
+    status: m.status ?? 0,
+    reason: m.reason ?? '',
+    headers: m.headers,
+    bodyLength: m.bodyLength,
+    firstFrame: m.firstFrame,
+    ...(m.incomplete ? { incomplete: true } : {}),
+  };
+}
+
+/** First value of a header (case-insensitive). */
+export function header(m: Message, name: string): string | undefined {
+  const n = name.toLowerCase();
+  for (const [k, v] of m.headers) if (k.toLowerCase() === n) return v;
+  return undefined;
+}
+
+const SIP_COMPACT: Record<string, string> = { 'call-id': 'i', via: 'v', cseq: 'cseq' };
+
+function sipHeader(m: Message, name: string): string | undefined {
+  return header(m, name) ?? (SIP_COMPACT[name.toLowerCase()] ? header(m, SIP_COMPACT[name.toLowerCase()]) : undefined);
+}
+
+/** Call-ID + CSeq + top Via branch: the SIP transaction key. */
+export function sipKey(m: Message): string {
+  const callId = (sipHeader(m, 'Call-ID') ?? '').trim();
+  const cseq = (sipHeader(m, 'CSeq') ?? '').trim().replace(/\s+/g, ' ');
+  const via = sipHeader(m, 'Via') ?? '';
+  const branch = /;\s*branch=([^;,\s]+)/i.exec(via)?.[1] ?? '';
+  // CANCEL and ACK share the INVITE's branch but are their own transactions: the CSeq method separates them.
+  return `${callId}\u0000${cseq}\u0000${branch}`;
+}
+
+export class ExchangeBuilder {
+  private nextId = 1;
+  /** Outstanding HTTP requests per connection (key: stream). */
+  private httpQueues = new Map<number, Pending[]>();
+  /** Answers that completed before their request did, per stream (see httpRequest). */
+  private early = new Map<number, { path: Path; msg: Message }[]>();
+  /** Outstanding SIP transactions. Insertion-ordered, so the oldest are evicted first. */
+  private sipPending = new Map<string, Pending>();
+  private sipDone = new Map<string, true>();
+  readonly stats = { httpRequests: 0, httpResponses: 0, sipRequests: 0, sipResponses: 0, sipRetransmissions: 0, unanswered: 0, unpaired: 0 };
+
+  constructor(private ev: BuilderEvents, private o: { maxPendingPerConnection?: number; maxSipPending?: number } = {}) {}
+
+  private emit(p: Pending, res: Message | null): void {
+    const ex: Exchange = {
+      id: p.id,
+      protocol: p.req.protocol,
+      stream: p.path.stream,
+      client: endpointText(p.path.clientIp, p.path.clientPort),
+      server: endpointText(p.path.serverIp, p.path.serverPort),
+      request: toRequestJson(p.req),
+      response: res ? toResponseJson(res) : null,
+      transport: p.path.transport,
+      ...(p.path.tls ? { tls: true } : {}),
+      ...(p.interim.length ? { interim: p.interim } : {}),
+    };
+    if (!res) this.stats.unanswered++;
+    this.ev.onExchange({
+      exchange: ex,
+      req: p.req,
+      res,
+      clientIp: p.path.clientIp,
+      clientPort: p.path.clientPort,
+      serverIp: p.path.serverIp,
+      serverPort: p.path.serverPort,
+      transport: p.path.transport,
+      time: p.req.time,
+    });
+  }
+
+  private unpaired(path: Path, m: Message): void {
+    this.stats.unpaired++;
+    this.ev.onUnpaired({
+      protocol: m.protocol,
+      stream: path.stream,
+      client: endpointText(path.clientIp, path.clientPort),
+      server: endpointText(path.serverIp, path.serverPort),
+      frame: m.frame,
+      time: isoTime(m.time),
+      status: m.status ?? 0,
+      reason: m.reason ?? '',
+    });
+  }
+
+  // ------------------------------------------------------------ HTTP
+  //
+  // A response can complete before its request does: a server refuses a large upload with 401 while the
+  // client is still sending, or answers 100 Continue to the headers. Such answers wait in `early` and go to
+  // the next request that had STARTED before they completed; an answer that completed before any request
+  // started belongs to a request the capture missed (it began mid-connection) and is reported unpaired.
+
+  httpRequest(path: Path, m: Message): void {
+    this.stats.httpRequests++;
+    const key = path.stream ?? -1;
+    const p: Pending = { id: `x${this.nextId++}`, path, req: m, interim: [] };
+    const early = this.early.get(key);
+    while (early?.length) {
+      const r = early[0];
+      if (r.msg.frame < m.firstFrame) {
+        early.shift();
+        if (!isInterim(r.msg)) this.unpaired(r.path, r.msg);
+        continue;
+      }
+      early.shift();
+      if (isInterim(r.msg)) {
+        p.interim.push({ frame: r.msg.frame, status: r.msg.status ?? 0 });
+        continue;
+      }
+      if (!early.length) this.early.delete(key);
+      this.emit(p, r.msg);
+      return;
+    }
+    if (early && !early.length) this.early.delete(key);
+    let q = this.httpQueues.get(key);
+    if (!q) this.httpQueues.set(key, (q = []));
+    q.push(p);
+    const max = this.o.maxPendingPerConnection ?? 256;
+    while (q.length > max) this.emit(q.shift()!, null);
+  }
+
+  httpResponse(path: Path, m: Message): void {
+    this.stats.httpResponses++;
+    const key = path.stream ?? -1;
+    const q = this.httpQueues.get(key);
+    const head = q?.[0];
+    if (!head) {
+      let e = this.early.get(key);
+      if (!e) this.early.set(key, (e = []));
+      if (e.length >= 16) {
+        const old = e.shift()!;
+        if (!isInterim(old.msg)) this.unpaired(old.path, old.msg);
+      }
+      e.push({ path, msg: m });
+      return;
+    }
+    if (isInterim(m)) {
+      if (head.interim.length < 16) head.interim.push({ frame: m.frame, status: m.status ?? 0 });
+      return;
+    }
+    q!.shift();
+    this.emit(head, m);
+  }
+
+  /** Requests of a stream still waiting for an answer (e.g. when a reset comes). */
+  pending(stream: number): readonly { id: string; req: Message }[] {
+    return this.httpQueues.get(stream) ?? [];
+  }
+
+  /** The connection is gone: requests still waiting got no answer. */
+  closeStream(stream: number): void {
+    const q = this.httpQueues.get(stream);
+    if (q) {
+      this.httpQueues.delete(stream);
+      for (const p of q) this.emit(p, null);
+    }
+    const e = this.early.get(stream);
+    if (e) {
+      this.early.delete(stream);
+      for (const r of e) if (!isInterim(r.msg)) this.unpaired(r.path, r.msg);
+    }
+  }
+
+  // ------------------------------------------------------------ SIP
+
+  sipMessage(path: Path, m: Message): void {
+    if (m.kind === 'request') {
+      this.stats.sipRequests++;
+      const key = sipKey(m);
+      if (this.sipPending.has(key) || this.sipDone.has(key)) {
+        this.stats.sipRetransmissions++;
+        return;
+      }
+      // ACK gets no response: it is an exchange on its own at once.
+      if ((m.method ?? '').toUpperCase() === 'ACK') {
+        this.emit({ id: `x${this.nextId++}`, path, req: m, interim: [] }, null);
+        this.stats.unanswered--; // an ACK is not "unanswered"
+        this.remember(key);
+        return;
+      }
+      this.sipPending.set(key, { id: `x${this.nextId++}`, path, req: m, interim: [] });
+      const max = this.o.maxSipPending ?? 10_000;
+      while (this.sipPending.size > max) {
+        const [k, p] = this.sipPending.entries().next().value as [string, Pending];
+        this.sipPending.delete(k);
+        this.emit(p, null);
+      }
+      return;
+    }
+    this.stats.sipResponses++;
+    // The transaction key alone pairs them: responses may come back to another port (Via sent-by).
+    const key = sipKey(m);
+    const p = this.sipPending.get(key);
+    if (!p) {
+      if (!this.sipDone.has(key)) this.unpaired(path, m);
+      return;
+    }
+    const status = m.status ?? 0;
+    if (status < 200) {
+      if (p.interim.length < 16) p.interim.push({ frame: m.frame, status });
+      return;
+    }
+    this.sipPending.delete(key);
+    this.remember(key);
+    this.emit(p, m);
+  }
+
+  private remember(key: string): void {
+    this.sipDone.set(key, true);
+    if (this.sipDone.size > 20_000) {
+      const first = this.sipDone.keys().next().value as string;
+      this.sipDone.delete(first);
+    }
+  }
+
+  /** End of capture: everything still open is unanswered. */
+  finish(): void {
+    for (const stream of new Set([...this.httpQueues.keys(), ...this.early.keys()])) this.closeStream(stream);
+    for (const p of this.sipPending.values()) this.emit(p, null);
+    this.sipPending.clear();
+  }
+}
+
+function isInterim(m: Message): boolean {
+  const s = m.status ?? 0;
+  return s >= 100 && s < 200 && s !== 101;
+}
+
+export function messageTime(m: Message): Timestamp {
+  return m.time;
+}

@@ -1,0 +1,280 @@
+// One TCP connection's application layer: finds out what it carries (HTTP, SIP, TLS) from the first bytes
+// of either direction, drives the matching parsers, and passes their messages to the ExchangeBuilder.
+// TLS is handed to TlsConnection; what it decrypts comes back through a nested ByteRouter.
+
+import type {
+  Direction, Limits, Message, StreamChunk, TcpConnection, TcpConnectionSummary, TcpGap, TcpStreamHandler,
+} from '../types.js';
+import { detectStart } from '../protocols/detect.js';
+import { HttpStreamParser } from '../protocols/http.js';
+import { SipStreamParser } from '../protocols/sip.js';
+import { TlsConnection, type TlsEvent } from '../protocols/tls/connection.js';
+import type { KeyLog } from '../protocols/tls/keylog.js';
+import type { ExchangeBuilder, Path } from './builder.js';
+
+/** Bytes a direction may send before we give up recognising its protocol. */
+const DETECT_BYTES = 4096;
+
+export interface ConnectionSink {
+  malformed(stream: number, info: { frame: number; streamOffset: number; reason: string; dir: Direction; protocol: string }): void;
+  /** The connection is released: everything the checks need about it. */
+  closed(c: ClosedConnection): void;
+}
+
+export interface ClosedConnection {
+  summary: TcpConnectionSummary;
+  protocol: 'http' | 'sip' | 'tls' | 'other' | 'none';
+  gaps: { dir: Direction; gap: TcpGap }[];
+  tls: { events: TlsEvent[]; decrypted: boolean } | null;
+}
+
+interface Parser {
+  push(chunk: StreamChunk): void;
+  gap(g: TcpGap): void;
+  end(): void;
+}
+
+function copyChunk(c: StreamChunk): StreamChunk {
+  return { ...c, data: Buffer.from(c.data), offsets: c.offsets.slice(), frames: c.frames.slice(), times: c.times.slice() };
+}
+
+/** Start lines found later in a prefix, for connections whose capture began mid-message. */
+const REQUEST_LINE = /(?:^|\n)[A-Z][A-Z0-9_-]{1,31} [^\s]+ HTTP\/1\.[01]\r?\n/;
+const STATUS_LINE = /(?:^|\n)HTTP\/1\.[01] \d{3}[ \r\n]/;
+
+type Kind = ReturnType<typeof detectStart>;
+
+/**
+ * Detects the protocol of a pair of byte streams and parses them. Used for plain TCP and for TLS plaintext.
+ */
+export class ByteRouter {
+  protocol: 'detect' | 'http' | 'sip' | 'tls' | 'other' = 'detect';
+  private pending: Record<Direction, StreamChunk[]> = { client: [], server: [] };
+  private pendingBytes: Record<Direction, number> = { client: 0, server: 0 };
+  private kinds: Record<Direction, Kind> = { client: null, server: null };
+  private parsers: Partial<Record<Direction, Parser>> = {};
+  /** Which TCP side sends the requests (may differ from the tracker's guess). */
+  private requester: Direction = 'client';
+  private ended: Record<Direction, boolean> = { client: false, server: false };
+  tls: TlsConnection | null = null;
+  tlsEvents: TlsEvent[] = [];
+  private inner: ByteRouter | null = null;
+
+  constructor(
+    private conn: TcpConnection,
+    private builder: ExchangeBuilder,
+    private sink: ConnectionSink,
+    private o: { limits: Limits; keylog?: KeyLog; insideTls?: boolean; allowTls: boolean },
+  ) {}
+
+  private path(): Path {
+    const c = this.requester === 'client' ? this.conn.client : this.conn.server;
+    const s = this.requester === 'client' ? this.conn.server : this.conn.client;
+    return { transport: 'tcp', stream: this.conn.stream, clientIp: c.ip, clientPort: c.port, serverIp: s.ip, serverPort: s.port, tls: this.o.insideTls };
+  }
+
+  data(dir: Direction, chunk: StreamChunk): void {
+    if (this.protocol === 'other') return;
+    if (this.protocol === 'detect') {
+      this.pending[dir].push(copyChunk(chunk));
+      this.pendingBytes[dir] += chunk.data.length;
+      this.detect(dir);
+      return;
+    }
+    this.feed(dir, chunk);
+  }
+
+  private feed(dir: Direction, chunk: StreamChunk): void {
+    if (this.protocol === 'tls') this.tls!.data(dir, chunk);
+    else this.parsers[dir]?.push(chunk);
+  }
+
+  private prefix(dir: Direction): Buffer {
+    const p = this.pending[dir];
+    return p.length === 1 ? p[0].data : Buffer.concat(p.map((c) => c.data));
+  }
+
+  private detect(dir: Direction): void {
+    const k = detectStart(this.prefix(dir));
+    this.kinds[dir] = k;
+    if (k) {
+      this.start(k, dir);
+      return;
+    }
+    // Not recognisable at its start: maybe the capture began mid-message. Look for a start line inside.
+    const other: Direction = dir === 'client' ? 'server' : 'client';
+    if (!this.conn.sawSyn || this.pendingBytes[dir] >= DETECT_BYTES) {
+      const text = this.prefix(dir).toString('latin1');
+      if (REQUEST_LINE.test(text)) return this.start('http-request', dir, true);
+      if (STATUS_LINE.test(text)) return this.start('http-response', dir, true);
+    }
+    if (this.pendingBytes[dir] >= DETECT_BYTES && (this.pendingBytes[other] >= DETECT_BYTES || this.ended[other])) {
+      this.giveUp();
+    }
+  }
+
+  private giveUp(): void {
+    this.protocol = 'other';
+    this.pending = { client: [], server: [] };
+  }
+
+  private start(k: NonNullable<Kind>, dir: Direction, midStream = false): void {
+    const other: Direction = dir === 'client' ? 'server' : 'client';
+    const { limits } = this.o;
+    if (k === 'tls') {
+      if (!this.o.allowTls) return this.giveUp();
+      this.protocol = 'tls';
+      this.tls = new TlsConnection({
+        keylog: this.o.keylog,
+        onEvent: (e) => {
+          if (this.tlsEvents.length < 64) this.tlsEvents.push(e);
+        },
+        onPlaintext: (d, c) => {
+          if (!this.inner) {
+            this.inner = new ByteRouter(this.conn, this.builder, this.sink, { ...this.o, insideTls: true, allowTls: false });
+          }
+          this.inner.data(d, c);
+        },
+      });
+    } else if (k === 'sip-request' || k === 'sip-response') {
+      this.protocol = 'sip';
+      this.requester = k === 'sip-request' ? dir : other;
+      for (const d of ['client', 'server'] as Direction[]) {
+        this.parsers[d] = new SipStreamParser({
+          limits,
+          onMessage: (m) => this.sipMessage(d, m),
+          onMalformed: (e) => this.sink.malformed(this.conn.stream, { ...e, dir: d, protocol: 'sip' }),
+        });
+      }
+    } else {
+      this.protocol = 'http';
+      this.requester = k === 'http-request' ? dir : other;
+      const responder: Direction = this.requester === 'client' ? 'server' : 'client';
+      const res = new HttpStreamParser('response', {
+        limits,
+        onMessage: (m) => this.builder.httpResponse(this.path(), m),
+        onMalformed: (e) => this.sink.malformed(this.conn.stream, { ...e, dir: responder, protocol: 'http' }),
+      });
+      const req = new HttpStreamParser('request', {
+        limits,
+        onMessage: (m) => {
+          if (m.method) res.expectMethod(m.method);
+          this.builder.httpRequest(this.path(), m);
+        },
+        onMalformed: (e) => this.sink.malformed(this.conn.stream, { ...e, dir: this.requester, protocol: 'http' }),
+      });
+      this.parsers[this.requester] = req;
+      this.parsers[responder] = res;
+    }
+    // Replay what was held back. A direction that did not start with a start line is resynchronised by the
+    // parser (as after a gap) rather than fed from its first byte.
+    for (const d of [dir, other] as Direction[]) {
+      const chunks = this.pending[d];
+      this.pending[d] = [];
+      if (!chunks.length) continue;
+      const startsClean = d === dir ? !midStream : this.kinds[d] !== null || detectStart(Buffer.concat(chunks.map((c) => c.data))) !== null;
+      if (!startsClean && this.protocol !== 'tls') {
+        this.parsers[d]?.gap({ streamOffset: chunks[0].streamOffset, bytes: 0, frameBefore: null, frameAfter: chunks[0].frames[0] ?? null });
+      }
+      for (const c of chunks) this.feed(d, c);
+      if (this.ended[d]) this.endDir(d);
+    }
+  }
+
+  private sipMessage(from: Direction, m: Message): void {
+    // For SIP over TCP either side may send requests (e.g. BYE from the callee): the sender of a request is its client.
+    const a = from === 'client' ? this.conn.client : this.conn.server;
+    const b = from === 'client' ? this.conn.server : this.conn.client;
+    const path: Path =
+      m.kind === 'request'
+        ? { transport: 'tcp', stream: this.conn.stream, clientIp: a.ip, clientPort: a.port, serverIp: b.ip, serverPort: b.port, tls: this.o.insideTls }
+        : { transport: 'tcp', stream: this.conn.stream, clientIp: b.ip, clientPort: b.port, serverIp: a.ip, serverPort: a.port, tls: this.o.insideTls };
+    this.builder.sipMessage(path, m);
+  }
+
+  gap(dir: Direction, g: TcpGap): void {
+    if (this.protocol === 'detect') {
+      // A hole before we know the protocol: what we hold cannot be trusted as a start; drop it.
+      this.pending[dir] = [];
+      this.pendingBytes[dir] = 0;
+      return;
+    }
+    if (this.protocol === 'tls') this.tls!.gap(dir, g);
+    else this.parsers[dir]?.gap(g);
+  }
+
+  end(dir: Direction): void {
+    this.ended[dir] = true;
+    if (this.protocol === 'detect') {
+      // Decide with what we have: a short message, then FIN.
+      if (this.pending[dir].length) {
+        const k = detectStart(this.prefix(dir));
+        if (k) return this.start(k, dir);
+      }
+      return;
+    }
+    this.endDir(dir);
+  }
+
+  private endDir(dir: Direction): void {
+    if (this.protocol === 'tls') {
+      this.tls!.end(dir);
+      this.inner?.end(dir);
+    } else this.parsers[dir]?.end();
+  }
+
+  finish(): void {
+    for (const d of ['client', 'server'] as Direction[]) if (!this.ended[d]) this.end(d);
+  }
+}
+
+/** The TcpStreamHandler the tracker drives: one per tcp.stream. */
+export class ConnectionHandler implements TcpStreamHandler {
+  private router: ByteRouter;
+  private gaps: { dir: Direction; gap: TcpGap }[] = [];
+
+  constructor(
+    private conn: TcpConnection,
+    private builder: ExchangeBuilder,
+    private sink: ConnectionSink,
+    o: { limits: Limits; keylog?: KeyLog },
+  ) {
+    this.router = new ByteRouter(conn, builder, sink, { ...o, allowTls: true });
+  }
+
+  data(dir: Direction, chunk: StreamChunk): void {
+    this.router.data(dir, chunk);
+  }
+
+  gap(dir: Direction, gap: TcpGap): void {
+    if (this.gaps.length < 32) this.gaps.push({ dir, gap });
+    this.router.gap(dir, gap);
+  }
+
+  end(dir: Direction): void {
+    this.router.end(dir);
+  }
+
+  close(summary: TcpConnectionSummary): void {
+    this.router.finish();
+    const p = this.router.protocol;
+    this.sink.closed({
+      summary,
+      protocol: p === 'detect' ? (summary.bytes.client + summary.bytes.server > 0 ? 'other' : 'none') : p,
+      gaps: this.gaps,
+      tls: this.router.tls ? { events: this.router.tlsEvents, decrypted: this.router.tls.handshake.decrypting } : null,
+    });
+    this.builder.closeStream(this.conn.stream);
+  }
+}
+
+/** A handler that only lets the tracker count and summarise (for connections the filters exclude). */
+export class SummaryOnlyHandler implements TcpStreamHandler {
+  constructor(private sink: ConnectionSink) {}
+  data(): void {}
+  gap(): void {}
+  end(): void {}
+  close(summary: TcpConnectionSummary): void {
+    this.sink.closed({ summary, protocol: 'none', gaps: [], tls: null });
+  }
+}

@@ -1,0 +1,326 @@
+// Secret redaction for every output format: credential headers, cookies, signature/token headers,
+// secret-named query and form fields, and evidence values under SECRET_EVIDENCE_KEYS. Usernames,
+// Digest realm/nonce/uri and header names stay visible so a ticket still says who and what.
+
+import { SECRET_EVIDENCE_KEYS, type Exchange, type Finding, type Report } from '../types.js';
+
+export const REDACTED = '<redacted>';
+
+const SECRET_HEADERS = new Set([
+  'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'set-cookie2',
+  'x-signature', 'signature', 'x-api-key', 'api-key', 'apikey', 'x-apikey', 'x-auth-token',
+  'x-access-token', 'x-refresh-token', 'x-session-token', 'x-csrf-token', 'x-xsrf-token',
+  'authentication-info', 'proxy-authentication-info', 'x-amz-security-token', 'x-goog-api-key',
+  'ocp-apim-subscription-key', 'x-hub-signature', 'x-hub-signature-256', 'x-password', 'x-secret',
+]);
+
+/** Headers that describe a challenge: never secret, and what a ticket needs to see. */
+const NEVER_SECRET = new Set(['www-authenticate', 'proxy-authenticate', 'sec-websocket-key', 'keep-alive']);
+
+const SECRET_HEADER_PATTERN = /(^|[-_])(token|secret|signature|sig|passwd|password|pwd|api-?key|apikey|private-?key|access-?key|session-?id|sessionid|credentials?|auth-?key)([-_]|$)/i;
+
+/** True for headers whose value is a secret (or carries one): Authorization, Cookie, X-Signature, X-API-Key, ... */
+export function isSecretHeader(name: string): boolean {
+  const n = name.trim().toLowerCase();
+  if (NEVER_SECRET.has(n)) return false;
+  return SECRET_HEADERS.has(n) || SECRET_HEADER_PATTERN.test(n);
+}
+
+const SECRET_FIELD = /(^|[_\-.])(password|passwd|pass|pwd|key|apikey|api_key|token|access_token|secret|signature|sig)$/i;
+
+/** True for a query/form field name whose value is a secret (password, key, token, sig, client_secret, ...). */
+export function isSecretField(name: string): boolean {
+  let n = name;
+  try {
+    n = decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    /* keep raw */
+  }
+  return SECRET_FIELD.test(n.trim());
+}
+
+/** The redaction marker for one secret value: hex digests keep their length (and case, which checks report). */
+export function redactValue(v: string): string {
+  const t = v.trim();
+  if (/^[0-9a-fA-F]{16,}$/.test(t)) {
+    const kase = /[a-f]/.test(t) ? (/[A-F]/.test(t) ? ', mixed case' : '') : /[A-F]/.test(t) ? ', upper case' : '';
+    return `<redacted ${t.length} hex${kase}>`;
+  }
+  return REDACTED;
+}
+
+function isRedactedMarker(v: string): boolean {
+  return /^<redacted( \d+ hex(, (mixed|upper) case)?)?>$/.test(v.trim());
+}
+
+/** Collects secret values seen while redacting, to scrub copies of them found elsewhere. */
+export class SecretSet {
+  readonly values = new Set<string>();
+  add(v: string | undefined | null): void {
+    if (!v) return;
+    const t = v.trim();
+    if (t.length < 4 || isRedactedMarker(t)) return;
+    this.values.add(t);
+    if (/^[0-9a-fA-F]+$/.test(t)) {
+      this.values.add(t.toLowerCase());
+      this.values.add(t.toUpperCase());
+    }
+    if (/%[0-9a-fA-F]{2}|\+/.test(t)) {
+      try {
+        const d = decodeURIComponent(t.replace(/\+/g, ' '));
+        if (d.length >= 4) this.values.add(d);
+      } catch {
+        /* not URL-encoded */
+      }
+    }
+  }
+  /** Replace every occurrence of a collected secret in s (longest first). */
+  scrub(s: string): string {
+    if (this.values.size === 0 || s.length < 4) return s;
+    let out = s;
+    for (const v of [...this.values].sort((a, b) => b.length - a.length)) {
+      if (out.includes(v)) out = out.split(v).join(redactValue(v));
+    }
+    return out;
+  }
+}
+
+/** Redact the values of secret-named fields in a query string or form body (name=value pairs). */
+export function redactQueryText(text: string, secrets?: SecretSet): string {
+  return text.replace(/(^|[?&;\s])([^=&;?#\s]+)=([^&;#\s]*)/g, (m, sep: string, name: string, value: string) => {
+    if (!isSecretField(name) || value === '' || isRedactedMarker(value)) return m;
+    secrets?.add(value);
+    return `${sep}${name}=${redactValue(safeDecode(value))}`;
+  });
+}
+
+/** Redact the query string of a URI (request-target, Location, Referer, Digest uri=...). */
+export function redactUri(uri: string, secrets?: SecretSet): string {
+  const q = uri.indexOf('?');
+  let out = uri;
+  if (q >= 0) out = uri.slice(0, q) + redactQueryText(uri.slice(q), secrets);
+  // userinfo in an absolute URI: scheme://user:password@host
+  return out.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@?#]*):([^/@?#]*)@/i, (m, pre: string, pw: string) => {
+    if (isRedactedMarker(pw)) return m;
+    secrets?.add(pw);
+    return `${pre}:${REDACTED}@`;
+  });
+}
+
+function safeDecode(v: string): string {
+  try {
+    return decodeURIComponent(v.replace(/\+/g, ' '));
+  } catch {
+    return v;
+  }
+}
+
+// ------------------------------------------------------------------ headers
+
+const DIGEST_KEEP = new Set(['username', 'realm', 'uri', 'nonce', 'qop', 'algorithm', 'cnonce', 'nc', 'opaque', 'userhash', 'stale', 'domain']);
+
+/** Parse "k=v, k2="v 2"" parameters; returns null when the text is not a clean parameter list. */
+function parseParams(text: string): { name: string; value: string; quoted: boolean }[] | null {
+  const out: { name: string; value: string; quoted: boolean }[] = [];
+  const re = /\s*([A-Za-z0-9_\-.]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))\s*(,|$)/gy;
+  let pos = 0;
+  while (pos < text.length) {
+    re.lastIndex = pos;
+    const m = re.exec(text);
+    if (!m || m[0].length === 0) return null;
+    out.push({ name: m[1], value: m[2] !== undefined ? m[2] : m[3], quoted: m[2] !== undefined });
+    pos = re.lastIndex;
+  }
+  return out;
+}
+
+function redactBasic(token: string, secrets?: SecretSet): string {
+  secrets?.add(token);
+  const t = token.trim();
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(t) && t.length % 4 === 0) {
+    const decoded = Buffer.from(t, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon >= 0) {
+      secrets?.add(decoded.slice(colon + 1));
+      secrets?.add(decoded);
+      return `Basic ${REDACTED} (user: ${decoded.slice(0, colon)})`;
+    }
+  }
+  return `Basic ${REDACTED}`;
+}
+
+function redactAuthorization(value: string, secrets?: SecretSet): string {
+  if (/^Basic <redacted>( \(user: .*\))?$/.test(value)) return value;
+  const m = /^\s*([A-Za-z][A-Za-z0-9_\-]*)(\s+([\s\S]*))?$/.exec(value);
+  if (!m) {
+    secrets?.add(value);
+    return isRedactedMarker(value) ? value : redactValue(value);
+  }
+  const scheme = m[1];
+  const rest = m[3] ?? '';
+  const lower = scheme.toLowerCase();
+  if (lower === 'basic') return redactBasic(rest, secrets);
+  if (lower === 'digest') {
+    const params = parseParams(rest);
+    if (!params) {
+      secrets?.add(rest);
+      return `${scheme} ${REDACTED}`;
+    }
+    return `${scheme} ` + params.map((p) => {
+      const n = p.name.toLowerCase();
+      let v = p.value;
+      if (n === 'uri') v = redactUri(v, secrets);
+      else if (!DIGEST_KEEP.has(n) && !isRedactedMarker(v)) {
+        secrets?.add(v);
+        v = redactValue(v);
+      }
+      return p.quoted ? `${p.name}="${v}"` : `${p.name}=${v}`;
+    }).join(', ');
+  }
+  if (rest === '') {
+    // a bare token with no scheme
+    secrets?.add(scheme);
+    return isRedactedMarker(value) ? value : redactValue(value);
+  }
+  if (isRedactedMarker(rest)) return value;
+  secrets?.add(rest);
+  return `${scheme} ${redactValue(rest)}`;
+}
+
+function redactCookie(value: string, secrets?: SecretSet): string {
+  return value.split(';').map((part) => {
+    const eq = part.indexOf('=');
+    if (eq < 0) return part;
+    const v = part.slice(eq + 1).trim();
+    if (v === '' || isRedactedMarker(v)) return part;
+    secrets?.add(v);
+    return `${part.slice(0, eq)}=${REDACTED}`;
+  }).join(';');
+}
+
+function redactSetCookie(value: string, secrets?: SecretSet): string {
+  const semi = value.indexOf(';');
+  const first = semi < 0 ? value : value.slice(0, semi);
+  return redactCookie(first, secrets) + (semi < 0 ? '' : value.slice(semi));
+}
+
+/** The value of one header as it may be shown: secrets replaced by "<redacted>", structure kept. */
+export function redactHeaderValue(name: string, value: string, secrets?: SecretSet): string {
+  const n = name.trim().toLowerCase();
+  if (n === 'authorization' || n === 'proxy-authorization') return redactAuthorization(value, secrets);
+  if (n === 'cookie') return redactCookie(value, secrets);
+  if (n === 'set-cookie' || n === 'set-cookie2') return redactSetCookie(value, secrets);
+  if (isSecretHeader(n)) {
+    if (isRedactedMarker(value)) return value;
+    secrets?.add(value);
+    return redactValue(value);
+  }
+  if (n === 'location' || n === 'referer' || n === 'content-location' || n === 'refresh' || value.includes('?')) {
+    return value.includes('=') || value.includes('@') ? redactUri(value, secrets) : value;
+  }
+  return value;
+}
+
+export function redactHeaders(headers: [string, string][], secrets?: SecretSet): [string, string][] {
+  return headers.map(([n, v]) => [n, redactHeaderValue(n, v, secrets)]);
+}
+
+// ------------------------------------------------------------------ evidence
+
+const SECRET_KEYS = new Set(SECRET_EVIDENCE_KEYS.map((k) => k.toLowerCase()));
+const SECRET_KEY_SUFFIX = /(Signature|Password|Token|Secret|Signatures|Passwords|Tokens)$/;
+const URI_KEYS = new Set(['uri', 'url', 'location', 'referer', 'path', 'query', 'target', 'requesturi']);
+
+export function isSecretEvidenceKey(key: string): boolean {
+  return SECRET_KEYS.has(key.toLowerCase()) || SECRET_KEY_SUFFIX.test(key);
+}
+
+function redactSecretValue(v: unknown, secrets?: SecretSet): unknown {
+  if (typeof v === 'string') {
+    if (isRedactedMarker(v)) return v;
+    secrets?.add(v);
+    return redactValue(v);
+  }
+  if (typeof v === 'number' || typeof v === 'bigint') {
+    secrets?.add(String(v));
+    return REDACTED;
+  }
+  if (Array.isArray(v)) return v.map((x) => redactSecretValue(x, secrets));
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = redactSecretValue(x, secrets);
+    return out;
+  }
+  return v;
+}
+
+function isHeaderPair(x: unknown): x is [string, string] {
+  return Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string';
+}
+
+/** Deep copy of an evidence value with secrets redacted. */
+export function redactEvidence(v: unknown, secrets?: SecretSet, key?: string): unknown {
+  if (key !== undefined && isSecretEvidenceKey(key)) return redactSecretValue(v, secrets);
+  if (typeof v === 'string') {
+    if (key !== undefined && isSecretHeader(key)) return redactHeaderValue(key, v, secrets);
+    if (key !== undefined && URI_KEYS.has(key.toLowerCase())) return redactUri(v, secrets);
+    return v;
+  }
+  if (Array.isArray(v)) {
+    if (v.length > 0 && v.every(isHeaderPair)) return redactHeaders(v as [string, string][], secrets);
+    return v.map((x) => redactEvidence(x, secrets));
+  }
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = redactEvidence(x, secrets, k);
+    return out;
+  }
+  return v;
+}
+
+// ------------------------------------------------------------------ report
+
+/** Keys whose string values are structural (ids, codes, times, addresses) and never scrubbed. */
+const STRUCTURAL = new Set(['id', 'code', 'severity', 'exchange', 'time', 'firstTime', 'lastTime', 'client', 'server', 'protocol', 'kind', 'format', 'user', 'name', 'version']);
+
+function scrubDeep(v: unknown, secrets: SecretSet, key?: string): unknown {
+  if (typeof v === 'string') return key !== undefined && STRUCTURAL.has(key) ? v : secrets.scrub(v);
+  if (Array.isArray(v)) return v.map((x) => scrubDeep(x, secrets));
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = scrubDeep(x, secrets, k);
+    return out;
+  }
+  return v;
+}
+
+function redactExchange(x: Exchange, secrets: SecretSet): Exchange {
+  const copy = structuredClone(x);
+  copy.request.uri = redactUri(copy.request.uri, secrets);
+  copy.request.headers = redactHeaders(copy.request.headers, secrets);
+  if (copy.response) copy.response.headers = redactHeaders(copy.response.headers, secrets);
+  return copy;
+}
+
+function redactFinding(f: Finding, secrets: SecretSet): Finding {
+  return { ...structuredClone(f), evidence: redactEvidence(f.evidence ?? {}, secrets) as Record<string, unknown> };
+}
+
+/**
+ * A deep copy of the report with every secret redacted: credential and token headers, cookies,
+ * secret-named query fields, evidence under SECRET_EVIDENCE_KEYS; then any copy of a secret seen
+ * there that appears elsewhere (a message, a filter, another header) is replaced as well.
+ * Usernames stay visible. Idempotent.
+ */
+export function redactReport(r: Report): Report {
+  const secrets = new SecretSet();
+  const out: Report = structuredClone(r);
+  out.exchanges = r.exchanges.map((x) => redactExchange(x, secrets));
+  out.findings = r.findings.map((f) => redactFinding(f, secrets));
+  // Usernames are not secrets; never scrub them even if a password equals one.
+  for (const x of r.exchanges) {
+    const u = x.request.credentials?.user;
+    if (u) secrets.values.delete(u);
+  }
+  return scrubDeep(out, secrets) as Report;
+}

@@ -1,0 +1,13 @@
+// The version printed by --version and written into every report: package.json's, read once.
+import { readFileSync } from 'node:fs';
+
+function readVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export const VERSION = readVersion();

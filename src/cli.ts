@@ -22,6 +22,10 @@ import { isoTime } from './util/time.js';
 
 class UsageError extends Error {}
 
+/** yargs drops a bare '-' argument, so it travels through the parser under this name. */
+const STDIN_ARG = '\u0000stdin';
+const unStdin = (v: string) => (v === STDIN_ARG ? '-' : v);
+
 const FORMATS = ['table', 'json', 'markdown', 'html'] as const;
 type Format = (typeof FORMATS)[number];
 
@@ -144,6 +148,8 @@ function write(output: string | undefined, text: string): void {
 }
 
 async function runAnalyze(a: AnalyzeArgs): Promise<number> {
+  a.capture = a.capture.map(String).map(unStdin);
+  if (a.output !== undefined) a.output = unStdin(a.output);
   const opts = analyzeOptions(a);
   let baseline: Report | undefined;
   if (a.baseline !== undefined) {
@@ -187,6 +193,7 @@ async function runAnalyze(a: AnalyzeArgs): Promise<number> {
 
 async function runFollow(a: CommonArgs): Promise<number> {
   if (a.stream === undefined) throw new UsageError('follow needs --stream N (the tcp.stream index)');
+  a.capture = a.capture.map(String).map(unStdin);
   const opts = analyzeOptions(a);
   const progress = progressFor(a);
   opts.onProgress = progress ? (p) => progress.update(p) : undefined;
@@ -223,7 +230,7 @@ async function runFollow(a: CommonArgs): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   let result = 0;
   try {
-    await yargs(argv)
+    await yargs(argv.map((v) => (v === '-' ? STDIN_ARG : v)))
       .scriptName('authcap')
       .usage('authcap [analyze] <capture...> [options]\n\nReads packet captures and tells why a client is being refused.')
       .command(

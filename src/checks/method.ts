@@ -20,7 +20,11 @@ export function createMethodFamily(): AuthFamily {
     name: 'method',
     finish(store: ExchangeStore): Finding[] {
       const posts = new Map<string, PostStats>();
+      // Paths where a GET was accepted: GET is a method the endpoint takes, so a refused GET there is
+      // about its credentials (e.g. the first leg of a challenge round-trip), not its method.
+      const getAccepted = new Set<string>();
       for (const s of store.list) {
+        if (s.protocol === 'http' && s.method === 'GET' && s.accepted) getAccepted.add(store.endpointPath(s));
         if (s.protocol !== 'http' || s.method !== 'POST') continue;
         const p = store.endpointPath(s);
         let st = posts.get(p);
@@ -35,6 +39,7 @@ export function createMethodFamily(): AuthFamily {
       for (const s of store.list) {
         if (s.protocol !== 'http' || s.method !== 'GET' || s.status === null || s.status < 400 || s.status >= 500) continue;
         const path = store.endpointPath(s);
+        if (getAccepted.has(path)) continue;
         const st = posts.get(path);
         const queryNames = s.queryNames ?? [];
         const credQuery = queryNames.filter(isCredentialField);

@@ -177,9 +177,7 @@ export function createSignatureFamily(o: AnalysisOptions): AuthFamily {
                 { ...base, variant: r.variant, algorithm: r.algorithm, formula: FORMULAS[d.hex.length].correct, bodyLength: req.bodyLength, signature: d.hex, expectedSignature: r.expected },
               ),
             );
-            continue;
-          }
-          out.push(
+          } else out.push(
             makeFinding(
               'signature.mismatch',
               ref,

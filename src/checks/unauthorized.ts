@@ -35,6 +35,10 @@ function statusText(status: number): string {
   return status === 407 ? '407 Proxy Authentication Required' : status === 401 ? '401 Unauthorized' : String(status);
 }
 
+function cap(kind: string | null): string {
+  return kind === 'ntlm' ? 'NTLM' : kind ? kind.charAt(0).toUpperCase() + kind.slice(1) : 'authentication';
+}
+
 function fieldsText(keys: string[]): string {
   return keys.map(describeFieldKey).join(', ');
 }
@@ -224,7 +228,12 @@ export function createUnauthorizedFamily(): UnauthorizedFamily {
         if (challenge) {
           const texts: string[] = [];
           for (const r of reasons) {
-            if (r === 'challenge') texts.push(`normal challenge round-trip: the client's next request with credentials was accepted (frame ${next!.reqFrame})`);
+            if (r === 'challenge')
+              texts.push(
+                next!.accepted
+                  ? `normal challenge round-trip: the client's next request with credentials was accepted (frame ${next!.reqFrame})`
+                  : `normal ${cap(s.credKind)} handshake step: the client's next request (frame ${next!.reqFrame}) was not challenged again (status ${next!.status})`,
+              );
             else if (r === 'challenge-answered-refused')
               texts.push(`the client answered this challenge with credentials (frame ${next!.reqFrame}) and was refused again (${next!.status ?? 'no answer'}): the credentials are wrong`);
             else if (r === 'auth.missing') texts.push(`the request carries no credentials${accText ? `; ${accText}` : ''}`);

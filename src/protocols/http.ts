@@ -104,6 +104,8 @@ interface Building {
   parts: Buffer[];
   incomplete: boolean;
   anomalies: string[];
+  /** Follows a request that asked to switch protocols: if it does not parse, the connection became a tunnel. */
+  afterUpgrade: boolean;
 }
 
 /** Value of a Content-Length header list: every value (comma lists too) must be the same decimal number. */
@@ -436,7 +438,6 @@ export class HttpStreamParser {
       this.startResync(false);
       return pos;
     }
-    this.maybeTunnel = false;
     this.begin(this.base + pos, this.frameAt(pos), this.timeAt(pos));
     return pos;
   }
@@ -454,7 +455,9 @@ export class HttpStreamParser {
       parts: [],
       incomplete: false,
       anomalies: [],
+      afterUpgrade: this.maybeTunnel,
     };
+    this.maybeTunnel = false;
     this.after = 'idle';
     this.phase = 'head';
   }
@@ -487,6 +490,11 @@ export class HttpStreamParser {
   private headFailed(at: number, reason: string, atLineStart: boolean): number {
     const m = this.m!;
     this.m = null;
+    if (m.afterUpgrade) {
+      // e.g. the HTTP/2 preface after "Upgrade: h2c": not HTTP/1.x any more, and not an error.
+      this.phase = 'tunnel';
+      return this.data.length;
+    }
     this.malformedAt(m.firstFrame, m.start, reason);
     this.startResync(atLineStart);
     return at;
@@ -541,7 +549,7 @@ export class HttpStreamParser {
     let framing: Framing;
     let bad = '';
     if (this.request) {
-      m.method = typeof info.method === 'string' ? info.method : String(HTTPParser.methods[info.method] ?? info.method);
+      m.method = String(info.method);
       m.uri = info.url;
       if (te !== null) {
         framing = chunked ? 'chunked' : 'bad';
@@ -816,7 +824,7 @@ export class HttpStreamParser {
       for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i], raw[i + 1]]);
       m.headers = headers;
       if (this.request) {
-        m.method = typeof info.method === 'string' ? info.method : String(HTTPParser.methods[info.method]);
+        m.method = String(info.method);
         m.uri = info.url;
       } else {
         m.status = info.statusCode;

@@ -275,8 +275,9 @@ export class SipStreamParser {
     if (this.phase !== 'ended') this.toResync(true);
   }
 
-  end(_at?: StreamEnd): void {
-    this.abandon(_at?.how === 'eof' ? 'incomplete: capture ended' : 'incomplete: connection closed');
+  /** The direction ended; a message cut short is emitted incomplete (SIP has no close-delimited bodies). */
+  end(at?: StreamEnd): void {
+    this.abandon(at?.how === 'eof' ? 'incomplete: capture ended' : 'incomplete: connection closed');
     this.phase = 'ended';
   }
 

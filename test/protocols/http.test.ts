@@ -179,6 +179,12 @@ test('CONNECT 2xx ends HTTP on the connection: the tunnel bytes are not malforme
   assert.deepEqual(proxy.malformed, []);
 });
 
+test('after an Upgrade: h2c request, the HTTP/2 preface is a tunnel, not malformed', () => {
+  const r = parseAll('request', [[4, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n'], [7, 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04\x00']]);
+  assert.equal(r.messages.length, 1);
+  assert.deepEqual(r.malformed, []);
+});
+
 test('101 Switching Protocols ends HTTP on the connection', () => {
   const r = parseAll('response', [[6, 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello']], { methods: ['GET'] });
   assert.equal(r.messages.length, 1);

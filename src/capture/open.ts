@@ -94,8 +94,9 @@ export async function readInput(
       if (first.length > 0) yield first;
       yield* src;
     }
+    let parseError: unknown = null; // pipeline() reports an AbortError instead of the consumer's own error
     const consume = async (chunks: AsyncIterable<Buffer>) => {
-      for await (const c of chunks) parser.push(c);
+      for await (const c of chunks) try { parser.push(c); } catch (e) { throw (parseError = e); }
     };
     if (!gzip) {
       await consume(all());
@@ -103,7 +104,7 @@ export async function readInput(
       try {
         await pipeline(Readable.from(all(), { objectMode: false, highWaterMark: CHUNK }), createGunzip({ chunkSize: 256 << 10 }), consume);
       } catch (e) {
-        if (!isZlibError(e)) throw e;
+        if (!isZlibError(e)) throw parseError ?? e;
         if (parser.format === null) throw fail(`gzip data is corrupt (${e.message})`);
         const cut = e.code === 'Z_BUF_ERROR';
         parser.end();

@@ -6,7 +6,7 @@ import type {
   Direction, Limits, Message, StreamChunk, TcpConnection, TcpConnectionSummary, TcpGap, TcpStreamHandler,
 } from '../types.js';
 import { detectStart } from '../protocols/detect.js';
-import { HttpStreamParser } from '../protocols/http.js';
+import { HttpStreamParser, type StreamEnd } from '../protocols/http.js';
 import { SipStreamParser } from '../protocols/sip.js';
 import { TlsConnection, type TlsEvent } from '../protocols/tls/connection.js';
 import type { KeyLog } from '../protocols/tls/keylog.js';
@@ -31,7 +31,7 @@ export interface ClosedConnection {
 interface Parser {
   push(chunk: StreamChunk): void;
   gap(g: TcpGap): void;
-  end(): void;
+  end(at?: StreamEnd): void;
 }
 
 function copyChunk(c: StreamChunk): StreamChunk {
@@ -55,7 +55,7 @@ export class ByteRouter {
   private parsers: Partial<Record<Direction, Parser>> = {};
   /** Which TCP side sends the requests (may differ from the tracker's guess). */
   private requester: Direction = 'client';
-  private ended: Record<Direction, boolean> = { client: false, server: false };
+  private ended: Record<Direction, StreamEnd | null> = { client: null, server: null };
   tls: TlsConnection | null = null;
   tlsEvents: TlsEvent[] = [];
   private inner: ByteRouter | null = null;
@@ -177,7 +177,7 @@ export class ByteRouter {
         this.parsers[d]?.gap({ streamOffset: chunks[0].streamOffset, bytes: 0, frameBefore: null, frameAfter: chunks[0].frames[0] ?? null });
       }
       for (const c of chunks) this.feed(d, c);
-      if (this.ended[d]) this.endDir(d);
+      if (this.ended[d]) this.endDir(d, this.ended[d]!);
     }
   }
 
@@ -203,8 +203,10 @@ export class ByteRouter {
     else this.parsers[dir]?.gap(g);
   }
 
-  end(dir: Direction): void {
-    this.ended[dir] = true;
+  /** The direction ended: FIN (tshark shows a close-delimited message at the FIN frame), RST, or end of capture. */
+  end(dir: Direction, at: StreamEnd = { how: 'eof' }): void {
+    if (this.ended[dir]) return;
+    this.ended[dir] = at;
     if (this.protocol === 'detect') {
       // Decide with what we have: a short message, then FIN.
       if (this.pending[dir].length) {
@@ -213,18 +215,18 @@ export class ByteRouter {
       }
       return;
     }
-    this.endDir(dir);
+    this.endDir(dir, at);
   }
 
-  private endDir(dir: Direction): void {
+  private endDir(dir: Direction, at: StreamEnd): void {
     if (this.protocol === 'tls') {
       this.tls!.end(dir);
-      this.inner?.end(dir);
-    } else this.parsers[dir]?.end();
+      this.inner?.end(dir, at);
+    } else this.parsers[dir]?.end(at);
   }
 
   finish(): void {
-    for (const d of ['client', 'server'] as Direction[]) if (!this.ended[d]) this.end(d);
+    for (const d of ['client', 'server'] as Direction[]) if (!this.ended[d]) this.end(d, { how: 'eof' });
   }
 }
 
@@ -251,8 +253,8 @@ export class ConnectionHandler implements TcpStreamHandler {
     this.router.gap(dir, gap);
   }
 
-  end(dir: Direction): void {
-    this.router.end(dir);
+  end(dir: Direction, how: 'fin' | 'rst', frame: number): void {
+    this.router.end(dir, { how, frame });
   }
 
   close(summary: TcpConnectionSummary): void {

@@ -43,9 +43,15 @@ export function hexDump(b: Buffer): string[] {
   return lines;
 }
 
-/** Secret-named fields in a text body: form pairs, JSON "name": "value", XML <name>value</name>. */
-function redactBodyText(text: string, secrets: SecretSet): string {
-  let t = redactQueryText(text, secrets);
+const FORM_BODY = /^[^\s=&]+=[^\s&]*(&[^\s=&]*=?[^\s&]*)*[\r\n\x00]*$/;
+
+/**
+ * Secret-named fields in a text body: form pairs (urlencoded bodies only), JSON "name": "value",
+ * XML <password>value</password> and <item key="password">value</item>.
+ */
+function redactBodyText(text: string, contentType: string, secrets: SecretSet): string {
+  let t = text;
+  if (/x-www-form-urlencoded/i.test(contentType) || FORM_BODY.test(t)) t = redactQueryText(t, secrets);
   t = t.replace(/("([^"\\]+)"\s*:\s*)"((?:[^"\\]|\\.)*)"/g, (m, pre: string, name: string, value: string) => {
     if (!isSecretField(name) || value === '') return m;
     secrets.add(value);
@@ -56,6 +62,12 @@ function redactBodyText(text: string, secrets: SecretSet): string {
     secrets.add(value);
     return `<${name}>${redactValue(value)}</${name}>`;
   });
+  t = t.replace(/(<([A-Za-z_][\w.-]*)\b[^<>]*?\b(?:key|name)\s*=\s*["']([^"'<>]+)["'][^<>]*>)([^<]*)(<\/\2>)/g,
+    (m, open: string, _tag: string, name: string, value: string, close: string) => {
+      if (!isSecretField(name) || value.trim() === '') return m;
+      secrets.add(value);
+      return `${open}${redactValue(value)}${close}`;
+    });
   return t;
 }
 
@@ -93,7 +105,10 @@ export function renderFollow(stream: number, client: string, server: string, mes
         body.push(`[binary body, ${m.bodyLength} bytes; hex dump of the first ${shown.length}]`, ...hexDump(shown));
       } else {
         let text = bytesToText(shown);
-        if (!o.showSecrets) text = secrets.scrub(redactBodyText(text, secrets));
+        if (!o.showSecrets) {
+          const ct = m.headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1] ?? '';
+          text = secrets.scrub(redactBodyText(text, ct, secrets));
+        }
         body.push(...printableLines(text).split('\n'));
       }
     }

@@ -140,16 +140,21 @@ export interface FindingGroup {
   filter: string;
 }
 
-/** Wireshark filter showing all of a group's findings (stream filters merged into one set). */
+/** Most streams/frames/filters merged into one group filter (the JSON report has each finding's own). */
+const MERGE_LIMIT = 50;
+
+/** Wireshark filter showing a group's findings (stream and frame filters merged into one set). */
 export function combinedFilter(fs: Finding[]): string {
   const distinct = [...new Set(fs.map((f) => f.filter).filter((s) => s))];
   if (distinct.length <= 1) return distinct[0] ?? '';
-  const streams = distinct.map((s) => /^tcp\.stream (?:eq|==) (\d+)$/.exec(s.trim()));
-  if (streams.every((m) => m)) return `tcp.stream in {${streams.map((m) => m![1]).join(' ')}}`;
-  const frames = distinct.map((s) => /^frame\.number (?:eq|==) (\d+)$/.exec(s.trim()));
-  if (frames.every((m) => m)) return `frame.number in {${frames.map((m) => m![1]).join(' ')}}`;
-  if (distinct.length <= 8) return distinct.map((s) => `(${s})`).join(' || ');
-  return `${distinct.slice(0, 8).map((s) => `(${s})`).join(' || ')} (first 8 of ${distinct.length})`;
+  const more = distinct.length > MERGE_LIMIT ? ` (first ${MERGE_LIMIT} of ${distinct.length})` : '';
+  const shown = distinct.slice(0, MERGE_LIMIT);
+  const streams = shown.map((s) => /^tcp\.stream (?:eq|==) (\d+)$/.exec(s.trim()));
+  if (streams.every((m) => m)) return `tcp.stream in {${streams.map((m) => m![1]).join(' ')}}${more}`;
+  const frames = shown.map((s) => /^frame\.number (?:eq|==) (\d+)$/.exec(s.trim()));
+  if (frames.every((m) => m)) return `frame.number in {${frames.map((m) => m![1]).join(' ')}}${more}`;
+  const few = distinct.slice(0, 8);
+  return `${few.map((s) => `(${s})`).join(' || ')}${distinct.length > 8 ? ` (first 8 of ${distinct.length})` : ''}`;
 }
 
 export function groupFindings(findings: Finding[]): FindingGroup[] {

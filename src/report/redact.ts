@@ -56,38 +56,69 @@ function isRedactedMarker(v: string): boolean {
 /** Collects secret values seen while redacting, to scrub copies of them found elsewhere. */
 export class SecretSet {
   readonly values = new Set<string>();
+  /** Secrets by their first 4 characters, longest first; rebuilt after a change. */
+  private index: Map<string, string[]> | null = null;
+
   add(v: string | undefined | null): void {
     if (!v) return;
     const t = v.trim();
     if (t.length < 4 || isRedactedMarker(t)) return;
-    this.values.add(t);
+    this.put(t);
     if (/^[0-9a-fA-F]+$/.test(t)) {
-      this.values.add(t.toLowerCase());
-      this.values.add(t.toUpperCase());
+      this.put(t.toLowerCase());
+      this.put(t.toUpperCase());
     }
     if (/%[0-9a-fA-F]{2}|\+/.test(t)) {
       try {
         const d = decodeURIComponent(t.replace(/\+/g, ' '));
-        if (d.length >= 4) this.values.add(d);
+        if (d.length >= 4) this.put(d);
       } catch {
         /* not URL-encoded */
       }
     }
   }
-  /** Replace every occurrence of a collected secret in s (longest first). */
+
+  delete(v: string): void {
+    if (this.values.delete(v)) this.index = null;
+  }
+
+  private put(v: string): void {
+    if (this.values.has(v)) return;
+    this.values.add(v);
+    this.index = null;
+  }
+
+  /** Replace every occurrence of a collected secret in s (longest match first), in one pass over s. */
   scrub(s: string): string {
     if (this.values.size === 0 || s.length < 4) return s;
-    let out = s;
-    for (const v of [...this.values].sort((a, b) => b.length - a.length)) {
-      if (out.includes(v)) out = out.split(v).join(redactValue(v));
+    if (!this.index) {
+      this.index = new Map();
+      for (const v of this.values) {
+        const k = v.slice(0, 4);
+        const list = this.index.get(k);
+        if (list) list.push(v);
+        else this.index.set(k, [v]);
+      }
+      for (const list of this.index.values()) list.sort((a, b) => b.length - a.length);
     }
-    return out;
+    let out = '';
+    let from = 0;
+    for (let i = 0; i + 4 <= s.length; ) {
+      const list = this.index.get(s.slice(i, i + 4));
+      const hit = list?.find((v) => s.startsWith(v, i));
+      if (hit) {
+        out += s.slice(from, i) + redactValue(hit);
+        i += hit.length;
+        from = i;
+      } else i++;
+    }
+    return from === 0 ? s : out + s.slice(from);
   }
 }
 
 /** Redact the values of secret-named fields in a query string or form body (name=value pairs). */
 export function redactQueryText(text: string, secrets?: SecretSet): string {
-  return text.replace(/(^|[?&;\s])([^=&;?#\s]+)=([^&;#\s]*)/g, (m, sep: string, name: string, value: string) => {
+  return text.replace(/(^|[?&;])([^=&;?#\s]+)=([^&;#\s]*)/g, (m, sep: string, name: string, value: string) => {
     if (!isSecretField(name) || value === '' || isRedactedMarker(value)) return m;
     secrets?.add(value);
     return `${sep}${name}=${redactValue(safeDecode(value))}`;
@@ -314,13 +345,14 @@ function redactFinding(f: Finding, secrets: SecretSet): Finding {
  */
 export function redactReport(r: Report): Report {
   const secrets = new SecretSet();
-  const out: Report = structuredClone(r);
+  const out: Report = { ...r, exchanges: [], findings: [] };
+  for (const k of Object.keys(out)) if (k !== 'exchanges' && k !== 'findings') out[k] = structuredClone(r[k]);
   out.exchanges = r.exchanges.map((x) => redactExchange(x, secrets));
   out.findings = r.findings.map((f) => redactFinding(f, secrets));
   // Usernames are not secrets; never scrub them even if a password equals one.
   for (const x of r.exchanges) {
     const u = x.request.credentials?.user;
-    if (u) secrets.values.delete(u);
+    if (u) secrets.delete(u);
   }
   return scrubDeep(out, secrets) as Report;
 }

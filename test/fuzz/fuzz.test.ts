@@ -40,3 +40,15 @@ test(`fuzz: ${CASES} hostile captures, no crash, hang, contract break or loss`, 
   assert.equal(run.rssExceeded, null, `rss went over 1.5 GB (${((run.rssExceeded?.rss ?? 0) / 2 ** 20).toFixed(0)} MB) while running: ${run.rssExceeded?.running.join('; ')}`);
   assert.equal(run.results.length, seeds.length, 'every seed ran');
 });
+
+test('the fuzz harness notices a hung case, names its seed, and goes on with the others', { timeout: 120_000 }, async () => {
+  process.env.AUTHCAP_FUZZ_SELFTEST_HANG = '2';
+  try {
+    const run = await runFuzz({ seeds: [1, 2, 3, 4], workers: 1, hangMs: 2_000, rssLimit: RSS_LIMIT });
+    const hung = run.results.filter((r) => r.outcome === 'hang');
+    assert.deepEqual(hung.map((r) => r.seed), [2]);
+    assert.deepEqual(run.results.filter((r) => r.outcome !== 'hang').map((r) => r.seed).sort(), [1, 3, 4]);
+  } finally {
+    delete process.env.AUTHCAP_FUZZ_SELFTEST_HANG;
+  }
+});

@@ -102,6 +102,10 @@ async function main(): Promise<void> {
   const smsFile = join(dir, 'sms.pcap');
   writeFileSync(smsFile, serialize(smsSample().packets, 'pcap'));
   const expected = witnessKeys(renderAll((await analyze([smsFile])).report));
+  if ((expected.get('http.unauthorized on POST /customerzzz/customerzzz.sms') ?? 0) < 2) {
+    throw new Error(`the witness (sms-gateway sample) no longer shows its two refusals: ${JSON.stringify([...expected])}`);
+  }
+  const selfTestHang = Number(process.env.AUTHCAP_FUZZ_SELFTEST_HANG ?? NaN);
 
   const queue: ToWorker[] = [];
   let wake: (() => void) | null = null;
@@ -115,6 +119,7 @@ async function main(): Promise<void> {
     const m = queue.shift()!;
     if ('stop' in m) break;
     const t0 = performance.now();
+    if (m.seed === selfTestHang) for (;;); // the harness's own test: a case that never returns
     const c = makeCase(m.seed);
     const what = describeCase(c);
     port.postMessage({ type: 'start', seed: c.seed, what } satisfies ToParent);

@@ -74,3 +74,14 @@ test('long bodies are cut with the count of bytes left; binary bodies are hex-du
   assert.ok(out3.includes('00000000  1f 8b 08 00 00 00 00 00 00 03 4b 4c 4a 06 00 c2  ..........KLJ...'));
   assert.ok(out3.includes('... (7 more bytes)'));
 });
+
+test('XML bodies: key="..." attributes stay readable, values of secret-named items are redacted', () => {
+  const xml = '<item key="protocol">XCP</item>\n<item key="response_text">Authentication Error</item>\n<item key="password">xmlPassw0rd1</item>\n<pwd>elemPass99</pwd>';
+  const out = renderFollow(0, 'c', 's', [msg('client', 4, 'POST / HTTP/1.0', [['Content-Type', 'text/xml']], xml)], { color: false, showSecrets: false, maxBody: 4096 });
+  assert.ok(out.includes('<item key="protocol">XCP</item>\n<item key="response_text">Authentication Error</item>'), out);
+  assert.ok(out.includes('<item key="password"><redacted></item>'));
+  assert.ok(out.includes('<pwd><redacted></pwd>'));
+  // a text body that merely contains "key=" in prose is not treated as a form
+  const prose = renderFollow(0, 'c', 's', [msg('server', 6, 'HTTP/1.1 400 Bad Request', [['Content-Type', 'text/plain']], 'missing key=value pair in request')], { color: false, showSecrets: false, maxBody: 4096 });
+  assert.ok(prose.includes('missing key=value pair in request'));
+});

@@ -133,6 +133,24 @@ test('a gzip-compressed capture cut short: capture.truncated, the packets before
   assert.ok(r.report.stats.packets > 0);
 });
 
+test('a gzip-compressed capture whose CRC is wrong: every packet analysed, then capture.malformed', async () => {
+  // The damage is in the gzip trailer, after the last byte of capture data: nothing may be lost.
+  const sms = allSamples().find((s) => s.name === 'sms-gateway-missing-user')!;
+  const small = sampleBytes(sms);
+  const p = join(DIR, 'crc-big.pcap');
+  const w = await writeSynthetic(p, 2 << 20);
+  for (const [name, raw, packets] of [['crc-small.pcap.gz', small, recordOffsets(small).length], ['crc-big.pcap.gz', readFileSync(p), w.packets]] as const) {
+    const z = Buffer.from(gzipSync(raw));
+    z.writeUInt32LE(~z.readUInt32LE(z.length - 8) >>> 0, z.length - 8);
+    const r = runCli([file(name, z), '--format', 'json']);
+    assert.ok([0, 1].includes(r.code), `${name}: exit ${r.code}: ${r.stderr}`);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.stats.packets, packets, `${name}: every packet read`);
+    assert.equal(count(report, 'capture.truncated'), 0, `${name}: not cut short: ${codes(report).join(', ')}`);
+    assert.equal(count(report, 'capture.malformed'), 1, `${name}: the bad CRC is reported`);
+  }
+});
+
 test('a bogus record length in the middle of a 20 MB capture: capture.malformed, in under 5 s', async () => {
   const p = join(DIR, 'big.pcap');
   const w = await writeSynthetic(p, 20 << 20);

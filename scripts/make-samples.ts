@@ -13,3 +13,14 @@ for (const s of allSamples()) {
   writeFileSync(file, sampleBytes(s));
   console.log(`${file}  ${s.args.join(' ')}`);
 }
+
+// The HTTPS sample is a real TLS session (randomised), so it is written once and kept, with its key log.
+import { existsSync } from 'node:fs';
+import { opensrsTlsSample } from '../test/tls/sample.js';
+const tlsFile = join(dir, 'opensrs-tls-trailing-nul.pcap');
+if (!existsSync(tlsFile) || process.argv.includes('--tls')) {
+  const { pcap, keylog } = await opensrsTlsSample();
+  writeFileSync(tlsFile, pcap);
+  writeFileSync(join(dir, 'opensrs-tls-trailing-nul.keys.txt'), keylog);
+  console.log(`${tlsFile}  --keylog samples/opensrs-tls-trailing-nul.keys.txt`);
+}

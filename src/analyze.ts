@@ -183,7 +183,11 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
     limits,
     factory: (conn: TcpConnection) =>
       connectionWanted(conn.client, conn.server, conn.stream) || o.follow === conn.stream
-        ? new ConnectionHandler(conn, builder, sink, { limits, keylog })
+        ? new ConnectionHandler(conn, builder, sink, {
+            limits,
+            // Keys given on the command line or met in a pcapng Decryption Secrets Block so far.
+            keylog: o.keylog !== undefined || keylog.size > 0 ? keylog : undefined,
+          })
         : new SummaryOnlyHandler(sink),
     onLimit(what, detail) {
       limitHits.set(what, (limitHits.get(what) ?? 0) + 1);

@@ -83,10 +83,17 @@ export function refusals(r: Report): RefusalRow[] {
 function fieldNames(ev: Record<string, unknown>): string[] {
   for (const k of ['field', 'fields', 'missing', 'missingFields', 'name', 'header']) {
     const v = ev[k];
-    if (typeof v === 'string' && v !== '') return [v];
-    if (Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string')) return v as string[];
+    if (typeof v === 'string' && v !== '') return [bareField(v)];
+    if (Array.isArray(v) && v.length > 0 && v.every((s) => typeof s === 'string')) return (v as string[]).map(bareField);
   }
   return [];
+}
+
+/** The checks key fields by where they are ("form:user", "header:x-signature"); a person reads the name. */
+function bareField(key: string): string {
+  const m = /^(?:form|query|header|authorization|path|body|json|xml):(.+)$/.exec(key);
+  if (!m) return key;
+  return key.startsWith('header:') ? m[1].replace(/(^|-)([a-z])/g, (_x, d: string, c: string) => d + c.toUpperCase()) : m[1];
 }
 
 function code(s: string): string {

@@ -57,7 +57,7 @@ function isRedactedMarker(v: string): boolean {
 export class SecretSet {
   readonly values = new Set<string>();
   /** Secrets by their first 4 characters, longest first; rebuilt after a change. */
-  private index: Map<string, string[]> | null = null;
+  private index: Map<number, string[]> | null = null;
 
   add(v: string | undefined | null): void {
     if (!v) return;
@@ -92,9 +92,11 @@ export class SecretSet {
   scrub(s: string): string {
     if (this.values.size === 0 || s.length < 4) return s;
     if (!this.index) {
+      // Index the secrets by their first four UTF-16 units, packed into a number: the scan below then
+      // looks up one number per position instead of allocating a 4-character string.
       this.index = new Map();
       for (const v of this.values) {
-        const k = v.slice(0, 4);
+        const k = key4(v, 0);
         const list = this.index.get(k);
         if (list) list.push(v);
         else this.index.set(k, [v]);
@@ -104,7 +106,7 @@ export class SecretSet {
     let out = '';
     let from = 0;
     for (let i = 0; i + 4 <= s.length; ) {
-      const list = this.index.get(s.slice(i, i + 4));
+      const list = this.index.get(key4(s, i));
       const hit = list?.find((v) => s.startsWith(v, i));
       if (hit) {
         out += s.slice(from, i) + redactValue(hit);
@@ -114,6 +116,11 @@ export class SecretSet {
     }
     return from === 0 ? s : out + s.slice(from);
   }
+}
+
+/** Four UTF-16 units at i as one number (collisions are resolved by the startsWith check). */
+function key4(s: string, i: number): number {
+  return ((s.charCodeAt(i) * 65599 + s.charCodeAt(i + 1)) * 65599 + s.charCodeAt(i + 2)) * 65599 + s.charCodeAt(i + 3);
 }
 
 /** Redact the values of secret-named fields in a query string or form body (name=value pairs). */

@@ -7,7 +7,7 @@ import type {
   Message, Report, Stats, TcpConnection, UnauthorizedSummary,
 } from './types.js';
 import { DEFAULT_LIMITS, endpointText } from './types.js';
-import { readInput } from './capture/open.js';
+import { InputError, readInput } from './capture/open.js';
 import { Decoder } from './decode/decoder.js';
 import { TcpTracker } from './flows/tcp-tracker.js';
 import { parseSipDatagram } from './protocols/sip.js';
@@ -100,6 +100,14 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
     if (kept) for (const f of fs) findings.push(f);
   };
 
+  // ---------------------------------------------------------------- limits: reported, never silent
+  const limitHits = new Map<string, number>();
+  const limitDetail = new Map<string, Record<string, unknown>>();
+  const hitLimit = (what: string, detail: Record<string, unknown>) => {
+    limitHits.set(what, (limitHits.get(what) ?? 0) + 1);
+    if (!limitDetail.has(what)) limitDetail.set(what, detail);
+  };
+
   // ---------------------------------------------------------------- exchanges
   const followed: FollowedMessage[] = [];
   let followEndpoints: AnalysisResult['followEndpoints'] = null;
@@ -108,6 +116,10 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
     onExchange(ctx: ExchangeContext) {
       const ex = ctx.exchange;
       const fs = checks.exchange(ctx);
+      for (const m of ctx.res ? [ctx.req, ctx.res] : [ctx.req]) {
+        if (m.body.length < m.bodyLength && !m.incomplete) hitLimit('body', { frame: m.frame, bodyLength: m.bodyLength, kept: m.body.length });
+        if (m.anomalies.includes('decompressed-truncated')) hitLimit('decompressed', { frame: m.frame });
+      }
       const kept =
         connectionWanted({ ip: ctx.clientIp, port: ctx.clientPort }, { ip: ctx.serverIp, port: ctx.serverPort }, ex.stream) &&
         timeWanted(ex.request.time);
@@ -189,13 +201,8 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
             keylog: o.keylog !== undefined || keylog.size > 0 ? keylog : undefined,
           })
         : new SummaryOnlyHandler(sink),
-    onLimit(what, detail) {
-      limitHits.set(what, (limitHits.get(what) ?? 0) + 1);
-      if (!limitDetail.has(what)) limitDetail.set(what, detail);
-    },
+    onLimit: (what, detail) => hitLimit(what, detail),
   });
-  const limitHits = new Map<string, number>();
-  const limitDetail = new Map<string, Record<string, unknown>>();
 
   // ---------------------------------------------------------------- UDP (SIP)
   const udp = (d: DecodedPacket) => {
@@ -231,6 +238,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   let frame = 1;
   for (let i = 0; i < files.length; i++) {
     const file = files[i];
+    const unknownBefore = decoder.unknownLinkPackets;
     const r = await readInput(file, {
       input: i,
       firstFrame: frame,
@@ -249,6 +257,10 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
     });
     inputs.push(r.summary);
     frame = r.nextFrame;
+    // Nothing in this file can be decoded at all: that is an unreadable input, not a damaged one.
+    if (r.summary.packets > 0 && decoder.unknownLinkPackets - unknownBefore === r.summary.packets) {
+      throw new InputError(`authcap: cannot read '${file}': link type ${r.summary.linkTypes.join(', ')} is not supported (authcap decodes Ethernet, 802.1Q, Linux SLL/SLL2, raw IP, loopback, ARCNET, GRE/ERSPAN)`);
+    }
   }
   tracker.finish();
   builder.finish();
@@ -256,6 +268,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   addFindings(checks.finish().filter((f) => !f.exchange || keptExchanges.has(f.exchange)), true);
   addFindings(tlsChecks.finish(), true);
 
+  if (decoder.stats.fragmentsDropped > 0) hitLimit('fragments', { dropped: decoder.stats.fragmentsDropped });
   for (const [what, n] of limitHits) {
     findings.push({
       code: 'limit.reached',

@@ -76,7 +76,11 @@ export class Decoder {
     return p;
   }
 
+  /** Packets skipped because their link type is not supported. */
+  unknownLinkPackets = 0;
+
   private unknownLink(raw: RawPacket): void {
+    this.unknownLinkPackets++;
     if (this.unknown.includes(raw.linkType)) return;
     this.unknown.push(raw.linkType);
     this.onProblem({
@@ -254,7 +258,22 @@ export class Decoder {
   private tcp(b: Buffer, p: number, capEnd: number, wireEnd: number): DecodedPacket | null {
     if (capEnd - p < 20) return this.bad();
     const hl = (b[p + 12] >> 4) * 4;
-    if (hl < 20 || p + hl > capEnd) return this.bad();
+    if (hl < 20) return this.bad();
+    if (p + hl > wireEnd) {
+      // A header longer than the whole segment (tshark: "Short segment"). tshark still gives it a tcp.stream
+      // number, so it goes to the tracker marked `short` (numbered, otherwise ignored) with no payload.
+      this.malformed++;
+      const tcp = {
+        seq: b.readUInt32BE(p + 4),
+        ack: b.readUInt32BE(p + 8),
+        flags: b[p + 13],
+        window: (b[p + 14] << 8) | b[p + 15],
+        headerLength: hl,
+        short: true,
+      };
+      return this.packet('tcp', b, p, capEnd, capEnd, capEnd, tcp);
+    }
+    if (p + hl > capEnd) return this.bad();
     const tcp: TcpHeader = {
       seq: b.readUInt32BE(p + 4),
       ack: b.readUInt32BE(p + 8),

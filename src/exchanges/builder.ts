@@ -183,10 +183,22 @@ export class ExchangeBuilder {
     while (q.length > max) this.emit(q.shift()!, null);
   }
 
-  httpResponse(path: Path, m: Message): void {
+  /**
+   * `afterHole`: the response began after bytes of its direction were lost (a gap, or a capture that began
+   * mid-response). Answers to the outstanding requests may have been in the hole, so FIFO order no longer
+   * says which request this answers: it goes to the latest request that was complete before it began (what
+   * an HTTP/1.1 server answers after reading it; Wireshark pairs the same way), and the older outstanding
+   * requests are reported without a response.
+   */
+  httpResponse(path: Path, m: Message, afterHole = false): void {
     this.stats.httpResponses++;
     const key = path.stream ?? -1;
     const q = this.httpQueues.get(key);
+    if (afterHole && q && q.length > 1 && !isInterim(m)) {
+      let k = 0;
+      while (k + 1 < q.length && q[k + 1].req.frame <= m.firstFrame) k++;
+      for (const lost of q.splice(0, k)) this.emit(lost, null);
+    }
     const head = q?.[0];
     if (!head) {
       let e = this.early.get(key);

@@ -56,6 +56,8 @@ export class ByteRouter {
   /** Which TCP side sends the requests (may differ from the tracker's guess). */
   private requester: Direction = 'client';
   private ended: Record<Direction, StreamEnd | null> = { client: null, server: null };
+  /** First frame after the latest hole in a direction's bytes, until a response after it is paired. */
+  private holeAt: Record<Direction, number | null> = { client: null, server: null };
   tls: TlsConnection | null = null;
   tlsEvents: TlsEvent[] = [];
   private inner: ByteRouter | null = null;
@@ -152,7 +154,13 @@ export class ByteRouter {
       const responder: Direction = this.requester === 'client' ? 'server' : 'client';
       const res = new HttpStreamParser('response', {
         limits,
-        onMessage: (m) => this.builder.httpResponse(this.path(), m),
+        onMessage: (m) => {
+          // The first response that began after a hole in the responder's bytes: pairing is not FIFO (builder).
+          const hole = this.holeAt[responder];
+          const afterHole = hole !== null && m.firstFrame >= hole;
+          if (afterHole) this.holeAt[responder] = null;
+          this.builder.httpResponse(this.path(), m, afterHole);
+        },
         onMalformed: (e) => this.sink.malformed(this.conn.stream, { ...e, dir: responder, protocol: 'http' }),
       });
       const req = new HttpStreamParser('request', {
@@ -175,6 +183,7 @@ export class ByteRouter {
       const startsClean = d === dir ? !midStream : this.kinds[d] !== null || detectStart(Buffer.concat(chunks.map((c) => c.data))) !== null;
       if (!startsClean && this.protocol !== 'tls') {
         this.parsers[d]?.gap({ streamOffset: chunks[0].streamOffset, bytes: 0, frameBefore: null, frameAfter: chunks[0].frames[0] ?? null });
+        this.holeAt[d] = chunks[0].frames[0] ?? null;
       }
       for (const c of chunks) this.feed(d, c);
       if (this.ended[d]) this.endDir(d, this.ended[d]!);
@@ -200,7 +209,10 @@ export class ByteRouter {
       return;
     }
     if (this.protocol === 'tls') this.tls!.gap(dir, g);
-    else this.parsers[dir]?.gap(g);
+    else {
+      this.parsers[dir]?.gap(g);
+      if (g.frameAfter !== null) this.holeAt[dir] = g.frameAfter;
+    }
   }
 
   /** The direction ended: FIN (tshark shows a close-delimited message at the FIN frame), RST, or end of capture. */

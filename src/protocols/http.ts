@@ -733,7 +733,10 @@ export class HttpStreamParser {
       const r = decodeBody(body, m.contentEncoding, this.limits.decompressedBytes);
       decodedBody = r.data;
       if (r.error) m.anomalies.push(`content-encoding: ${r.error}`);
-      if (r.truncated) truncated = true;
+      if (r.truncated) {
+        truncated = true;
+        m.anomalies.push('decompressed-truncated');
+      }
     }
     const msg: Message = {
       protocol: 'http',

@@ -6,7 +6,10 @@ import type { Exchange, Report, Severity } from '../types.js';
 import {
   captureRange, groupFindings, humanTime, refusals, statsLine, timeOfDay, unauthorizedOf, verdict, whyText,
 } from './model.js';
-import { printable } from './sanitize.js';
+import { printable as printableFull } from './sanitize.js';
+
+/** Cell text, clipped: cli-table3's wrapping is slow on long cells (a 60 KB URI took 6 s); the JSON report has it all. */
+const printable = (s: string) => (s.length > 400 ? `${printableFull(s.slice(0, 400))}… (${s.length - 400} more characters)` : printableFull(s));
 
 export interface TableOptions {
   color: boolean;

@@ -246,3 +246,19 @@ test('unknown link type: one capture.malformed problem per link type, packets sk
   assert.match(problems[0].message, /link type 147/);
   assert.deepEqual(d.stats.unknownLinkTypes, [147, 148]);
 });
+
+test('TCP header longer than the segment ("Short segment"): passed on marked short, with no payload, as tshark numbers it', () => {
+  const d = decoder();
+  const s = tcp(Buffer.from('abcde'), { sport: 40000, dport: 80, seq: 7, ack: 9, flags: PSH | ACK });
+  s[12] = 15 << 4; // data offset 60 bytes; the segment has 25
+  const p = d.decode(raw(ipv4(s, { src: '192.0.2.10', dst: '198.51.100.7', proto: 6 }), 101));
+  assert.equal(p?.transport, 'tcp');
+  assert.equal(p?.srcPort, 40000);
+  assert.equal((p?.tcp as { short?: boolean } | null)?.short, true);
+  assert.equal(p?.tcp?.seq, 7);
+  assert.equal(p?.payload.length, 0);
+  assert.equal(d.stats.malformed, 1);
+  // Inside the segment but beyond what was captured (snaplen): still not decodable.
+  const full = ipv4(tcp(Buffer.alloc(100), { sport: 1, dport: 2, seq: 1, flags: ACK, options: Buffer.alloc(20, 1) }), { src: '10.0.0.1', dst: '10.0.0.2', proto: 6 });
+  assert.equal(d.decode(raw(full.subarray(0, 20 + 30), 101, full.length)), null);
+});

@@ -74,7 +74,7 @@ export function runFuzz(o: PoolOptions): Promise<FuzzRun> {
       s.w.postMessage({ seed } satisfies ToWorker);
     };
     const spawn = () => {
-      const s: Slot = { w: new Worker(url, { resourceLimits: { maxOldGenerationSizeMb: 3072 } }), seed: null, what: '', since: performance.now(), ready: false };
+      const s: Slot = { w: new Worker(url, { resourceLimits: { maxOldGenerationSizeMb: 3072, maxYoungGenerationSizeMb: 64 } }), seed: null, what: '', since: performance.now(), ready: false };
       slots.add(s);
       s.w.on('message', (m: ToParent) => {
         if (m.type === 'ready') {

@@ -205,6 +205,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   });
 
   // ---------------------------------------------------------------- UDP (SIP)
+  const udpMalformed: Finding[] = [];
   const udp = (d: DecodedPacket) => {
     const p = d.payload;
     if (p.length < 12) return;
@@ -214,7 +215,30 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
       if (k !== 'sip-request' && k !== 'sip-response') return;
     }
     const parsed = parseSipDatagram(p, d.frame, d.time, limits);
-    if (!parsed) return;
+    if (!parsed) {
+      // It starts like SIP but could not be parsed (e.g. a header block over --max-header): say so once per path.
+      const k = detectStart(p.subarray(0, 64));
+      if (k === 'sip-request' || k === 'sip-response') {
+        const key = `udp|${d.src}|${d.srcPort}|${d.dst}|${d.dstPort}`;
+        const f = malformedByStream.get(key);
+        if (f) (f.evidence as { count: number }).count++;
+        else {
+          const nf: Finding = {
+            code: 'http.malformed',
+            severity: 'warning',
+            message: `SIP datagram from ${endpointText(d.src, d.srcPort)} at frame ${d.frame} cannot be parsed: malformed, or its header block is larger than the --max-header limit (${limits.headerBytes} bytes)`,
+            exchange: null,
+            stream: null,
+            frames: [d.frame],
+            filter: `frame.number == ${d.frame}`,
+            evidence: { protocol: 'sip', transport: 'udp', client: endpointText(d.src, d.srcPort), server: endpointText(d.dst, d.dstPort), bytes: p.length, count: 1 },
+          };
+          malformedByStream.set(key, nf);
+          udpMalformed.push(nf);
+        }
+      }
+      return;
+    }
     for (const m of Array.isArray(parsed) ? parsed : [parsed]) {
       const req = m.kind === 'request';
       builder.sipMessage(
@@ -265,6 +289,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   tracker.finish();
   builder.finish();
   addFindings(network.finish!(), true);
+  addFindings(udpMalformed, true);
   addFindings(checks.finish().filter((f) => !f.exchange || keptExchanges.has(f.exchange)), true);
   addFindings(tlsChecks.finish(), true);
 

@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
 import { createGunzip } from 'node:zlib';
 import type { CaptureProblem, InputSummary } from '../types.js';
 import { CaptureFormatError, CaptureParser, type ParserEvents } from './parser.js';
@@ -101,8 +101,36 @@ export async function readInput(
     if (!gzip) {
       await consume(all());
     } else {
+      // Drive gunzip by hand and take its output from 'data' events: everything it decompressed reaches the
+      // parser before a late error (a bad checksum is only found after the last byte), which pipeline() drops.
+      const gz = createGunzip({ chunkSize: 256 << 10 });
+      let zerr: (Error & { code?: string }) | null = null;
+      gz.on('data', (c: Buffer) => {
+        if (parseError) return;
+        try {
+          parser.push(c);
+        } catch (err) {
+          parseError = err;
+          gz.destroy();
+        }
+      });
+      const done = new Promise<void>((resolve) => {
+        gz.on('end', resolve);
+        gz.on('close', resolve);
+        gz.on('error', (err) => {
+          zerr = err;
+          resolve();
+        });
+      });
+      for await (const c of all()) {
+        if (zerr || parseError) break;
+        if (!gz.write(c)) await Promise.race([once(gz, 'drain'), done]);
+      }
+      if (!zerr && !parseError) gz.end();
+      await done;
+      if (parseError) throw parseError;
       try {
-        await pipeline(Readable.from(all(), { objectMode: false, highWaterMark: CHUNK }), createGunzip({ chunkSize: 256 << 10 }), consume);
+        if (zerr) throw zerr;
       } catch (e) {
         if (!isZlibError(e)) throw parseError ?? e;
         if (parser.format === null) throw fail(`gzip data is corrupt (${e.message})`);

@@ -27,6 +27,10 @@ export interface UnpairedResponse {
   time: string;
   status: number;
   reason: string;
+  /** Frame of the first byte (as in ResponseJson). */
+  firstFrame?: number;
+  /** The response spans a hole or the end of the capture (as in ResponseJson). */
+  incomplete?: boolean;
 }
 
 export interface BuilderEvents {
@@ -144,6 +148,8 @@ export class ExchangeBuilder {
       time: isoTime(m.time),
       status: m.status ?? 0,
       reason: m.reason ?? '',
+      firstFrame: m.firstFrame,
+      ...(m.incomplete ? { incomplete: true } : {}),
     });
   }
 
@@ -163,7 +169,7 @@ export class ExchangeBuilder {
       const r = early[0];
       if (r.msg.frame < m.firstFrame) {
         early.shift();
-        if (!isInterim(r.msg)) this.unpaired(r.path, r.msg);
+        this.unpaired(r.path, r.msg); // an interim answer too: tshark shows it, and so do we
         continue;
       }
       early.shift();
@@ -205,7 +211,7 @@ export class ExchangeBuilder {
       if (!e) this.early.set(key, (e = []));
       if (e.length >= 16) {
         const old = e.shift()!;
-        if (!isInterim(old.msg)) this.unpaired(old.path, old.msg);
+        this.unpaired(old.path, old.msg);
       }
       e.push({ path, msg: m });
       return;
@@ -233,13 +239,26 @@ export class ExchangeBuilder {
     const e = this.early.get(stream);
     if (e) {
       this.early.delete(stream);
-      for (const r of e) if (!isInterim(r.msg)) this.unpaired(r.path, r.msg);
+      for (const r of e) this.unpaired(r.path, r.msg);
     }
   }
 
   // ------------------------------------------------------------ SIP
 
   sipMessage(path: Path, m: Message): void {
+    // Without Call-ID or CSeq a message names no transaction: it is nobody's retransmission, and nothing
+    // can answer it (damaged or fuzzed messages). It stands alone.
+    const keyed = !!sipHeader(m, 'Call-ID')?.trim() && !!sipHeader(m, 'CSeq')?.trim();
+    if (!keyed) {
+      if (m.kind === 'request') {
+        this.stats.sipRequests++;
+        this.emit({ id: `x${this.nextId++}`, path, req: m, interim: [] }, null);
+      } else {
+        this.stats.sipResponses++;
+        this.unpaired(path, m);
+      }
+      return;
+    }
     if (m.kind === 'request') {
       this.stats.sipRequests++;
       const key = sipKey(m);

@@ -58,6 +58,10 @@ export class ByteRouter {
   private ended: Record<Direction, StreamEnd | null> = { client: null, server: null };
   /** First frame after the latest hole in a direction's bytes, until a response after it is paired. */
   private holeAt: Record<Direction, number | null> = { client: null, server: null };
+  /** A hole was reported in a direction and no bytes came after it yet. */
+  private hole: Record<Direction, boolean> = { client: false, server: false };
+  /** A direction's bytes have reached a parser. */
+  private seen: Record<Direction, boolean> = { client: false, server: false };
   tls: TlsConnection | null = null;
   tlsEvents: TlsEvent[] = [];
   private inner: ByteRouter | null = null;
@@ -87,6 +91,19 @@ export class ByteRouter {
   }
 
   private feed(dir: Direction, chunk: StreamChunk): void {
+    if (this.hole[dir]) {
+      this.hole[dir] = false;
+      this.holeAt[dir] = chunk.frames[0] ?? null;
+    }
+    if (!this.seen[dir]) {
+      this.seen[dir] = true;
+      // The first bytes of a direction of a connection whose start was not captured, once the other direction
+      // has told the protocol: if they are no start line, the capture began inside a message (as in start()).
+      if ((this.protocol === 'http' || this.protocol === 'sip') && !this.conn.sawSyn && detectStart(chunk.data) === null) {
+        this.parsers[dir]?.gap({ streamOffset: chunk.streamOffset, bytes: 0, frameBefore: null, frameAfter: chunk.frames[0] ?? null });
+        this.holeAt[dir] = chunk.frames[0] ?? null;
+      }
+    }
     if (this.protocol === 'tls') this.tls!.data(dir, chunk);
     else this.parsers[dir]?.push(chunk);
   }
@@ -180,6 +197,7 @@ export class ByteRouter {
       const chunks = this.pending[d];
       this.pending[d] = [];
       if (!chunks.length) continue;
+      this.seen[d] = true;
       const startsClean = d === dir ? !midStream : this.kinds[d] !== null || detectStart(Buffer.concat(chunks.map((c) => c.data))) !== null;
       if (!startsClean && this.protocol !== 'tls') {
         this.parsers[d]?.gap({ streamOffset: chunks[0].streamOffset, bytes: 0, frameBefore: null, frameAfter: chunks[0].frames[0] ?? null });
@@ -211,7 +229,7 @@ export class ByteRouter {
     if (this.protocol === 'tls') this.tls!.gap(dir, g);
     else {
       this.parsers[dir]?.gap(g);
-      if (g.frameAfter !== null) this.holeAt[dir] = g.frameAfter;
+      this.hole[dir] = true; // the tracker may not know the frame after it yet: the next chunk tells
     }
   }
 

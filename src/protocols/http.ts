@@ -23,6 +23,11 @@ export interface MalformedEvent {
 export interface HttpParserEvents {
   onMessage(m: Message): void;
   onMalformed(e: MalformedEvent): void;
+  /**
+   * Bytes after the direction switched protocols (101 Switching Protocols, or a CONNECT tunnel), in order.
+   * The chunk is valid only during the call. Without this event they are dropped.
+   */
+  onTunnel?(chunk: StreamChunk): void;
 }
 
 /** How a direction ended: FIN (with the FIN frame), RST, or end of capture / connection released. */
@@ -237,6 +242,25 @@ export class FrameMap {
     this.data = EMPTY;
   }
 
+  /** data[a..b) as a chunk of its own, with the frames that carried it. */
+  slice(a: number, b: number): StreamChunk {
+    const offsets: number[] = [];
+    const frames: number[] = [];
+    const times: Timestamp[] = [];
+    if (this.offsets.length === 0) {
+      offsets.push(0);
+      frames.push(this.lastFrame);
+      times.push(this.lastTime);
+    } else {
+      for (let k = this.pieceAt(a); k < this.offsets.length && this.offsets[k] < b; k++) {
+        offsets.push(Math.max(this.offsets[k], a) - a);
+        frames.push(this.frames[k]);
+        times.push(this.times[k]);
+      }
+    }
+    return { data: this.data.subarray(a, b), streamOffset: this.base + a, offsets, frames, times };
+  }
+
   /** Index of the piece holding data[i]. */
   private pieceAt(i: number): number {
     const offs = this.offsets;
@@ -292,7 +316,7 @@ export class HttpStreamParser {
   constructor(kind: 'request' | 'response', o: { limits: Limits } & HttpParserEvents) {
     this.request = kind === 'request';
     this.limits = o.limits;
-    this.events = { onMessage: o.onMessage, onMalformed: o.onMalformed };
+    this.events = { onMessage: o.onMessage, onMalformed: o.onMalformed, onTunnel: o.onTunnel };
     const p = new HTTPParser(this.request ? HTTPParser.REQUEST : HTTPParser.RESPONSE) as unknown as ParserInternals;
     if (this.request) p.REQUEST_LINE = requestLineState;
     p[HTTPParser.kOnHeadersComplete] = (info: ParserInfo): number => {
@@ -385,6 +409,10 @@ export class HttpStreamParser {
         case 'resync':
           pos = this.resync(pos, end);
           break;
+        case 'tunnel':
+          this.events.onTunnel?.(this.fm.slice(pos, end));
+          pos = end;
+          break;
         default:
           pos = end;
       }
@@ -432,7 +460,7 @@ export class HttpStreamParser {
     if (!plausibleStart(d, pos, end, this.request)) {
       if (this.maybeTunnel) {
         this.phase = 'tunnel';
-        return end;
+        return pos;
       }
       this.malformedAt(this.frameAt(pos), this.base + pos, this.request ? 'bytes that do not start a request line' : 'bytes that do not start a status line');
       this.startResync(false);

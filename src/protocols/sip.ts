@@ -70,9 +70,13 @@ export interface SipHead {
  * lines (starting with SP/HT) continue the previous header. Null when the start line is not SIP/2.0.
  */
 export function parseSipHead(text: string): SipHead | null {
-  const lines = text.split('\n');
-  let first = lines[0];
-  if (first.endsWith('\r')) first = first.slice(0, -1);
+  // The start line ends at CR, LF or CRLF (as Wireshark finds line ends): a lone CR does not glue the
+  // first header onto it.
+  let firstEnd = text.search(/[\r\n]/);
+  if (firstEnd < 0) firstEnd = text.length;
+  const first = text.slice(0, firstEnd);
+  const restAt = text.startsWith('\r\n', firstEnd) ? firstEnd + 2 : firstEnd + 1;
+  const lines = ['', ...(restAt < text.length ? text.slice(restAt).split('\n') : [])];
   const head: SipHead = { kind: 'request', headers: [], anomalies: [] };
   const s = STATUS_LINE.exec(first);
   if (s) {

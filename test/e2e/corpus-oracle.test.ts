@@ -74,7 +74,7 @@ function holesOf(findings: { code: string; stream: number | null; evidence: Reco
  */
 const RULES = {
   spansHole:
-    'tshark shows no message that spans a missing segment (it waits for the bytes forever); authcap reports it with incomplete: true',
+    'tshark shows no message that spans a missing segment or the end of the capture (it waits for the bytes forever); authcap reports it with incomplete: true',
   afterHole:
     'with tcp.reassemble_out_of_order on (as the oracle runs it), tshark queues every later segment of a direction behind a ' +
     'missing one and dissects nothing more from that sender ("[TCP segment of a reassembled PDU]"); authcap resynchronises on ' +
@@ -93,7 +93,7 @@ const KNOWN: Record<string, Record<string, string>> = {};
 
 function ourMessages(
   exchanges: Exchange[],
-  unpaired: { protocol: string; stream: number | null; frame: number; status: number; server: string }[],
+  unpaired: { protocol: string; stream: number | null; frame: number; status: number; server: string; firstFrame?: number; incomplete?: boolean }[],
   holes: Map<number, Holes>,
 ): Ours[] {
   const out: Ours[] = [];
@@ -127,7 +127,7 @@ function ourMessages(
   for (const u of unpaired) {
     out.push({
       kind: 'response', protocol: u.protocol as 'http' | 'sip', frame: u.frame, stream: u.stream, status: u.status, peer: null,
-      firstFrame: u.frame, incomplete: false, afterHole: afterHole(u.stream, u.server, u.frame),
+      firstFrame: u.firstFrame ?? u.frame, incomplete: u.incomplete === true, afterHole: afterHole(u.stream, u.server, u.firstFrame ?? u.frame),
     });
   }
   return out;

@@ -148,3 +148,14 @@ test('TCP: gap inside a body keeps framing; gap across messages resyncs; end emi
   assert.equal(c.messages[0].body.toString(), '01234789');
   assert.deepEqual(c.malformed, []);
 });
+
+test('UDP: a lone CR ends the start line (as in Wireshark), so a damaged line end does not hide the request', () => {
+  const text = 'CANCEL sip:bob@example.com SIP/2.0\r7Via: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bKx\r\nCall-ID: c1@h\r\nCSeq: 1 CANCEL\r\n\r\n';
+  const m = one(parseSipDatagram(Buffer.from(text, 'latin1'), 7, T, DEFAULT_LIMITS));
+  assert.equal(m.method, 'CANCEL');
+  assert.equal(m.uri, 'sip:bob@example.com');
+  assert.equal(sipHeader(m, 'Call-ID'), 'c1@h');
+  assert.equal(sipHeader(m, 'CSeq'), '1 CANCEL');
+  // The start line itself still has to be SIP/2.0.
+  assert.equal(parseSipDatagram(Buffer.from('CANCEL sip:bob@example.com SIP/2.1\r\n\r\n'), 8, T, DEFAULT_LIMITS), null);
+});

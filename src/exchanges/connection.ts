@@ -1,6 +1,8 @@
 // One TCP connection's application layer: finds out what it carries (HTTP, SIP, TLS) from the first bytes
 // of either direction, drives the matching parsers, and passes their messages to the ExchangeBuilder.
-// TLS is handed to TlsConnection; what it decrypts comes back through a nested ByteRouter.
+// TLS is handed to TlsConnection; what it decrypts comes back through a nested ByteRouter. After an HTTP
+// 101 that accepts "Upgrade: websocket", both directions are WebSocket frames (websocket.ts); SIP inside
+// them (RFC 7118) goes to SIP parsers.
 
 import type {
   Direction, Limits, Message, StreamChunk, TcpConnection, TcpConnectionSummary, TcpGap, TcpStreamHandler,
@@ -10,7 +12,8 @@ import { HttpStreamParser, type StreamEnd } from '../protocols/http.js';
 import { SipStreamParser } from '../protocols/sip.js';
 import { TlsConnection, type TlsEvent } from '../protocols/tls/connection.js';
 import type { KeyLog } from '../protocols/tls/keylog.js';
-import type { ExchangeBuilder, Path } from './builder.js';
+import { WebSocketDeframer } from '../protocols/websocket.js';
+import { header, type ExchangeBuilder, type Path } from './builder.js';
 
 /** Bytes a direction may send before we give up recognising its protocol. */
 const DETECT_BYTES = 4096;
@@ -39,10 +42,20 @@ function copyChunk(c: StreamChunk): StreamChunk {
 }
 
 /** Start lines found later in a prefix, for connections whose capture began mid-message. */
-const REQUEST_LINE = /(?:^|\n)[A-Z][A-Z0-9_-]{1,31} [^\s]+ HTTP\/1\.[01]\r?\n/;
+const REQUEST_LINE = /(?:^|\n)[A-Z][A-Z0-9_-]{1,31} +[^\s]+ +HTTP\/1\.[01]\r?\n/;
 const STATUS_LINE = /(?:^|\n)HTTP\/1\.[01] \d{3}[ \r\n]/;
 
 type Kind = ReturnType<typeof detectStart>;
+
+/** Bytes of WebSocket frames held back while the 101 that accepts the upgrade has not been parsed yet. */
+const WS_HOLD_BYTES = 64 << 10;
+
+interface WsState {
+  /** What the WebSocket messages carry: SIP, something else (skipped), or not known yet. */
+  kind: 'sip' | 'other' | null;
+  deframers: Partial<Record<Direction, WebSocketDeframer>>;
+  sip: Partial<Record<Direction, SipStreamParser>>;
+}
 
 /**
  * Detects the protocol of a pair of byte streams and parses them. Used for plain TCP and for TLS plaintext.
@@ -58,6 +71,11 @@ export class ByteRouter {
   private ended: Record<Direction, StreamEnd | null> = { client: null, server: null };
   /** First frame after the latest hole in a direction's bytes, until a response after it is paired. */
   private holeAt: Record<Direction, number | null> = { client: null, server: null };
+  /** The last request asked for a WebSocket upgrade; after the 101 that accepts it, `ws` reads the frames. */
+  private wsAsked = false;
+  private ws: WsState | null = null;
+  private wsHeld: Record<Direction, StreamChunk[]> = { client: [], server: [] };
+  private wsHeldBytes = 0;
   /** A hole was reported in a direction and no bytes came after it yet. */
   private hole: Record<Direction, boolean> = { client: false, server: false };
   /** A direction's bytes have reached a parser. */
@@ -176,17 +194,21 @@ export class ByteRouter {
           const hole = this.holeAt[responder];
           const afterHole = hole !== null && m.firstFrame >= hole;
           if (afterHole) this.holeAt[responder] = null;
+          if (m.status === 101 && this.wsAsked && /\bwebsocket\b/i.test(header(m, 'upgrade') ?? '')) this.startWebSocket(m);
           this.builder.httpResponse(this.path(), m, afterHole);
         },
         onMalformed: (e) => this.sink.malformed(this.conn.stream, { ...e, dir: responder, protocol: 'http' }),
+        onTunnel: (c) => this.tunnel(responder, c),
       });
       const req = new HttpStreamParser('request', {
         limits,
         onMessage: (m) => {
           if (m.method) res.expectMethod(m.method);
+          this.wsAsked = /\bwebsocket\b/i.test(header(m, 'upgrade') ?? '');
           this.builder.httpRequest(this.path(), m);
         },
         onMalformed: (e) => this.sink.malformed(this.conn.stream, { ...e, dir: this.requester, protocol: 'http' }),
+        onTunnel: (c) => this.tunnel(this.requester, c),
       });
       this.parsers[this.requester] = req;
       this.parsers[responder] = res;
@@ -206,6 +228,54 @@ export class ByteRouter {
       for (const c of chunks) this.feed(d, c);
       if (this.ended[d]) this.endDir(d, this.ended[d]!);
     }
+  }
+
+  // ------------------------------------------------------------ WebSocket (after 101 to Upgrade: websocket)
+
+  /** The 101 accepted a WebSocket upgrade: read WebSocket frames in both directions from now on. */
+  private startWebSocket(res: Message): void {
+    const sub = (header(res, 'sec-websocket-protocol') ?? '').trim().toLowerCase();
+    const ws: WsState = { kind: sub === 'sip' ? 'sip' : null, deframers: {}, sip: {} };
+    for (const d of ['client', 'server'] as Direction[]) {
+      ws.deframers[d] = new WebSocketDeframer({
+        onData: (c) => this.wsData(d, c),
+        onGap: (g) => ws.sip[d]?.gap(g),
+        onMalformed: (e) => this.sink.malformed(this.conn.stream, { ...e, dir: d, protocol: 'websocket' }),
+      });
+    }
+    this.ws = ws;
+    for (const d of ['client', 'server'] as Direction[]) {
+      const held = this.wsHeld[d];
+      this.wsHeld[d] = [];
+      for (const c of held) ws.deframers[d]!.push(c);
+    }
+  }
+
+  /** Bytes after the switch: WebSocket frames once the 101 was seen; held (bounded) until then. */
+  private tunnel(dir: Direction, c: StreamChunk): void {
+    if (this.ws) return this.ws.deframers[dir]?.push(c);
+    if (!this.wsAsked || this.wsHeldBytes + c.data.length > WS_HOLD_BYTES) return;
+    this.wsHeld[dir].push(copyChunk(c));
+    this.wsHeldBytes += c.data.length;
+  }
+
+  /** Payload of WebSocket data frames: SIP (RFC 7118) when negotiated or when it starts like SIP; else skipped. */
+  private wsData(dir: Direction, c: StreamChunk): void {
+    const ws = this.ws!;
+    if (ws.kind === null) {
+      const k = detectStart(c.data);
+      ws.kind = k === 'sip-request' || k === 'sip-response' ? 'sip' : 'other';
+    }
+    if (ws.kind !== 'sip') return;
+    let p = ws.sip[dir];
+    if (!p) {
+      p = ws.sip[dir] = new SipStreamParser({
+        limits: this.o.limits,
+        onMessage: (m) => this.sipMessage(dir, m),
+        onMalformed: (e) => this.sink.malformed(this.conn.stream, { ...e, dir, protocol: 'sip' }),
+      });
+    }
+    p.push(c);
   }
 
   private sipMessage(from: Direction, m: Message): void {
@@ -229,6 +299,7 @@ export class ByteRouter {
     if (this.protocol === 'tls') this.tls!.gap(dir, g);
     else {
       this.parsers[dir]?.gap(g);
+      this.ws?.deframers[dir]?.gap(g);
       this.hole[dir] = true; // the tracker may not know the frame after it yet: the next chunk tells
     }
   }
@@ -252,7 +323,10 @@ export class ByteRouter {
     if (this.protocol === 'tls') {
       this.tls!.end(dir);
       this.inner?.end(dir, at);
-    } else this.parsers[dir]?.end(at);
+    } else {
+      this.parsers[dir]?.end(at);
+      this.ws?.sip[dir]?.end(at);
+    }
   }
 
   finish(): void {

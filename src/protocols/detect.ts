@@ -65,7 +65,10 @@ export function detectStart(first: Buffer): StartKind | null {
   if (b0 < 65 || b0 > 90) return null;
   while (i < first.length && i - at <= MAX_METHOD && isMethodByte(first[i])) i++;
   if (i >= first.length || i === at || i - at > MAX_METHOD || first[i] !== SP) return null;
-  const targetStart = ++i;
+  // Runs of spaces between the words are tolerated (RFC 9112 section 3 lets recipients split on whitespace).
+  while (i < first.length && first[i] === SP) i++;
+  if (i >= first.length) return null;
+  const targetStart = i;
   while (i < first.length && first[i] > SP && first[i] !== 0x7f) i++;
   if (i === targetStart) return null;
   if (i >= first.length) {
@@ -73,7 +76,7 @@ export function detectStart(first: Buffer): StartKind | null {
     return first[targetStart] === 0x2f ? 'http-request' : null;
   }
   if (first[i] !== SP) return null;
-  i++;
+  while (i < first.length && first[i] === SP) i++;
   if (prefixMatch(first, i, 'HTTP/1.') === 'yes' && (i + 7 >= first.length || isDigit(first[i + 7]))) {
     return 'http-request';
   }
@@ -85,7 +88,7 @@ export function detectStart(first: Buffer): StartKind | null {
 // ---------------------------------------------------------------- whole start lines
 
 /** Start lines as a resync accepts them (stricter than the parsers: upper-case methods). Lines without CR/LF. */
-const HTTP_REQUEST_LINE = /^[A-Z][A-Z0-9_.-]{0,31} [^ ]+ HTTP\/1\.\d$/;
+const HTTP_REQUEST_LINE = /^[A-Z][A-Z0-9_.-]{0,31} +[^ ]+ +HTTP\/1\.\d$/;
 const HTTP_STATUS_LINE = /^HTTP\/1\.\d \d{3}(?: .*)?$/;
 const SIP_REQUEST_LINE = /^[A-Z][A-Z0-9_.-]{0,31} [^ ]+ SIP\/2\.0$/;
 const SIP_STATUS_LINE = /^SIP\/2\.0 \d{3}(?: .*)?$/;
@@ -143,6 +146,14 @@ export class StartLineScanner {
     this.carry = [];
     this.carryLen = 0;
     this.carryTime = null;
+  }
+
+  /**
+   * The bytes that follow begin a TCP segment: a candidate position, like a line start, unless a candidate
+   * line is already being read across the boundary.
+   */
+  segmentStart(): void {
+    if (this.skipping) this.atLineStart = true;
   }
 
   /**

@@ -150,7 +150,9 @@ function isMethodByte(b: number): boolean {
 }
 
 /** Request line with any token as method (the library's own accepts only [A-Z-]+, so RPC_IN_DATA failed). */
-const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^ ]+) HTTP\/(\d)\.(\d)$/;
+// RFC 9112 section 3: recipients may parse the request line on whitespace-delimited word boundaries, so
+// "POST  /  HTTP/1.0" (runs of spaces) is read as POST, "/", HTTP/1.0.
+const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) +([^ ]+) +HTTP\/(\d)\.(\d)$/;
 
 function parseError(code: string): Error {
   const e = new Error('Parse Error') as Error & { code: string };
@@ -240,6 +242,22 @@ export class FrameMap {
       this.lastTime = this.times[this.times.length - 1] ?? this.lastTime;
     }
     this.data = EMPTY;
+  }
+
+  /** Where the next piece (TCP segment) after position i begins, or `end` when none does before it. */
+  nextPieceStart(i: number, end: number): number {
+    const offs = this.offsets;
+    for (let k = this.pieceAt(i) + 1; k < offs.length; k++) if (offs[k] > i) return offs[k] < end ? offs[k] : end;
+    return end;
+  }
+
+  /** Does a TCP segment begin at position i (a piece from another frame than the byte before it)? */
+  isPieceStart(i: number): boolean {
+    const offs = this.offsets;
+    if (offs.length === 0) return false;
+    const k = this.pieceAt(i);
+    if (offs[k] !== i) return false;
+    return this.frames[k] !== (k > 0 ? this.frames[k - 1] : this.lastFrame);
   }
 
   /** data[a..b) as a chunk of its own, with the frames that carried it. */
@@ -821,8 +839,12 @@ export class HttpStreamParser {
   }
 
   private resync(pos: number, end: number): number {
-    const f = this.scanner.scan(this.data, pos, end, this.fm.at);
-    if (!f) return end;
+    // A TCP segment's first byte counts as a line start: after a hole, the next message often follows the
+    // binary tail of a body with no line end before it (Wireshark, too, tries each segment for a new message).
+    if (this.fm.isPieceStart(pos)) this.scanner.segmentStart();
+    const stop = this.fm.nextPieceStart(pos, end);
+    const f = this.scanner.scan(this.data, pos, stop, this.fm.at);
+    if (!f) return stop;
     if (f.index >= 0) {
       this.phase = 'idle';
       return f.index;

@@ -76,3 +76,12 @@ test('StartLineScanner finds a start line split across chunks and reports where 
   s.reset(false);
   assert.equal(s.scan(b('GET /y HTTP/1.1\r\n'), 0, 17, at(0, 9)), null);
 });
+
+test('runs of spaces between the words of a request line still make a start line', () => {
+  assert.equal(detectStart(Buffer.from('GET  /  HTTP/1.0\r\n')), 'http-request');
+  assert.equal(detectStart(Buffer.from('INVITE  sip:b@example.com  SIP/2.0\r\n')), 'sip-request');
+  assert.equal(isStartLine('GET  /  HTTP/1.0', 'http-request'), true);
+  // A method alone followed by spaces is not decidable yet; a space before the method is no start line.
+  assert.equal(detectStart(Buffer.from('GET   ')), null);
+  assert.equal(detectStart(Buffer.from(' GET / HTTP/1.1\r\n')), null);
+});

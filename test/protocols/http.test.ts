@@ -402,3 +402,25 @@ test('push, gap and end never throw on hostile input', () => {
   c.parser.end();
   assert.ok(c.malformed.length >= 1);
 });
+
+test('request line with runs of spaces between its words (RFC 9112 section 3 allows splitting on whitespace)', () => {
+  const r = parseAll('request', [[1, 'POST  /  HTTP/1.0\r\nCookie: dummy 1234\r\nUser-Agent: Mozilla\r\n\r\n']]);
+  assert.equal(r.messages.length, 1);
+  assert.deepEqual([r.messages[0].method, r.messages[0].uri, r.messages[0].version], ['POST', '/', 'HTTP/1.0']);
+  assert.deepEqual(r.malformed, []);
+});
+
+test('after a gap, a response at the start of a segment is found even when the bytes before it end without a line end', () => {
+  // Frame 5: the binary tail of a body whose start was lost (no line end); frame 6 starts the next response.
+  // "HTTP/1.1 200" inside frame 5 (not at a line or segment start) is not taken for a start line.
+  for (const mode of MODES) {
+    const c = httpParser('response');
+    c.parser.expectMethod('GET');
+    c.parser.gap({ streamOffset: 0, bytes: 100, frameBefore: 4, frameAfter: 5 });
+    feed(c.parser, [
+      [5, Buffer.concat([Buffer.from([0x00, 0xff, 0x3b]), Buffer.from('xHTTP/1.1 200 OK\r\n'), Buffer.from([0x01, 0x00, 0x3b])])],
+      [6, 'HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n'],
+    ], mode, 100);
+    assert.deepEqual(c.messages.map((m) => [m.status, m.firstFrame, m.frame]), [[302, 6, 6]], `mode ${mode}`);
+  }
+});

@@ -3,8 +3,8 @@
 // out-of-order data up to a byte bound, and reports holes that will never be filled as explicit gaps
 // (never filling them with zeros). It knows nothing about the protocol on top.
 //
-// Offsets are stream offsets (0 = first byte after the SYN, or the first sequence number seen when the
-// capture starts mid-stream). They are plain numbers so streams longer than 4 GiB keep counting; a
+// Offsets are stream offsets (0 = first byte after the SYN, or, when the capture starts mid-stream, the
+// first sequence number seen, moved back to the first data if that comes before it and nothing was delivered). They are plain numbers so streams longer than 4 GiB keep counting; a
 // sequence number is turned into an offset relative to the next expected one, so wrap past 2^32 is free.
 
 import type { StreamChunk, TcpGap, Timestamp } from '../types.js';
@@ -78,6 +78,8 @@ export class Reassembler {
   missing = 0;
   /** Set when the out-of-order bound forced a hole to be declared (the owner reports and clears it). */
   overflowed = false;
+  /** The start was taken from a segment without data and without SYN: the first data may move it back. */
+  private provisional = false;
 
   constructor(private readonly limitBytes: number, private readonly sink: ReassemblySink) {}
 
@@ -101,14 +103,30 @@ export class Reassembler {
       this.initialized = true;
       this.nextSeq = flags & TH_SYN ? (seq + 1) >>> 0 : seq >>> 0;
       this.nextOffset = 0;
+      this.provisional = (flags & TH_SYN) === 0;
     } else if (flags & TH_SYN && this.nextOffset === 0 && this.delivered === 0 && this.pending.length === 0 && this.finOffset < 0 && this.ackedOffset <= 0) {
       // a SYN (or SYN-ACK) seen before anything was delivered fixes the start, e.g. a new ISN on a retried SYN-ACK
       this.nextSeq = (seq + 1) >>> 0;
+      this.provisional = false;
     }
     if (this.ended) return SegmentKind.Ignored;
     const dataSeq = flags & TH_SYN ? (seq + 1) >>> 0 : seq >>> 0;
     const len = payload.length + missing;
-    const o = this.offsetOf(dataSeq);
+    let o = this.offsetOf(dataSeq);
+    if (this.provisional && len > 0) {
+      // The first data of a direction whose start came from a segment without data (no SYN seen): a
+      // pure ACK's sequence number may be corrupt or ahead of retransmitted data. Like Wireshark, whose
+      // reassembly position (maxnextseq) is only set by data, data before that start is not thrown
+      // away while nothing has been delivered: the stream is re-based on it. A keep-alive (one byte at
+      // start-1) is still ignored.
+      this.provisional = false;
+      if (o < 0 && !(o === -1 && len <= 1) && this.delivered === 0 && this.missing === 0 && this.pending.length === 0 && this.finOffset < 0) {
+        const shift = -o;
+        this.nextSeq = dataSeq;
+        if (this.ackedOffset >= 0) this.ackedOffset += shift;
+        o = 0;
+      }
+    }
     let kind = SegmentKind.New;
     if (len > 0) {
       let e = o + len;

@@ -22,7 +22,7 @@
 import {
   endpointText, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
   type DecodedPacket, type Direction, type Limits, type TcpConnection, type TcpConnectionSummary,
-  type TcpStreamHandler, type TcpStreamHandlerFactory, type Timestamp,
+  type StreamChunk, type TcpGap, type TcpStreamHandler, type TcpStreamHandlerFactory, type Timestamp,
 } from '../types.js';
 import { LruList, type ListNode } from './lru-list.js';
 import { Reassembler, SegmentKind, type ReassemblySink } from './reassembler.js';
@@ -35,8 +35,14 @@ type CloseReason = 'fin' | 'rst' | 'evicted' | 'superseded' | 'end';
 
 /** Per 4-tuple numbering state (Wireshark's conversation + tcp_analysis base sequence numbers). */
 interface Tuple extends ListNode {
-  /** "ipA portA ipB portB", A being the endpoint that sorts first; direction A -> B sets bit 1 below. */
-  key: string;
+  /** Endpoint A is the source of the tuple's first packet; direction A -> B sets bit 1 below. */
+  ipA: string;
+  portA: number;
+  ipB: string;
+  portB: number;
+  /** The hash-table bucket (a symmetric hash of both endpoints) and the next tuple in it. */
+  hash: number;
+  chain: Tuple | null;
   stream: number;
   /** Bit 1: base of A -> B is set; bit 2: base of B -> A is set (TCP_S_BASE_SEQ_SET). */
   baseSet: number;
@@ -88,9 +94,31 @@ export interface TcpTrackerOptions {
    * limits.reassemblyBytes: the oldest hole became a gap). Names match the CLI's --max-<what>.
    */
   onLimit?(what: string, detail: Record<string, unknown>): void;
+  /**
+   * Distinct addresses given an id (for the 4-tuple hash) before the ids are reassigned from the tuples
+   * still held; default 2^20. A soft bound: the ids of held tuples are always kept. For tests.
+   */
+  addressIdLimit?: number;
 }
 
 const DIRS: readonly Direction[] = ['client', 'server'];
+
+/** Distinct addresses given a small-integer id before the ids are reassigned from the live tuples. */
+const ADDRESS_IDS = 1 << 20;
+
+/** Hash of one endpoint (address id, port): a 32-bit mix. */
+function endpointHash(id: number, port: number): number {
+  let h = Math.imul(id + 1, 0x9e3779b1) ^ Math.imul(port + 1, 0x85ebca6b);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 13;
+  return h;
+}
+
+/** The same for both directions of a 4-tuple (a sum of the endpoints' hashes), kept a small integer. */
+function tupleHash(idS: number, portS: number, idD: number, portD: number): number {
+  return (endpointHash(idS, portS) + endpointHash(idD, portD)) & 0x3fffffff;
+}
 
 function push<T>(list: T[], item: T): void {
   if (list.length < MAX_LISTED) list.push(item);
@@ -101,7 +129,14 @@ export class TcpTracker {
   private readonly limits: Limits;
   private readonly factory: TcpStreamHandlerFactory;
   private readonly onLimit?: (what: string, detail: Record<string, unknown>) => void;
-  private readonly tuples = new Map<string, Tuple>();
+  /**
+   * The 4-tuples, found without building a string key per packet: a symmetric numeric hash of the two
+   * endpoints (address ids from `addressIds`, ports) picks a bucket, a short chain compares the fields.
+   */
+  private readonly tuples = new Map<number, Tuple>();
+  /** Small-integer id of each address text (the decoder hands over the same string for the same address). */
+  private addressIds = new Map<string, number>();
+  private readonly addressIdLimit: number;
   /** Tuples with an open connection, least recently active first. */
   private readonly open = new LruList();
   /** Tuples whose connection was released (numbering state only), least recently active first. */
@@ -118,6 +153,7 @@ export class TcpTracker {
     this.onLimit = o.onLimit;
     this.maxOpen = Math.max(1, o.limits.streams);
     this.retainLimit = Math.max(65536, o.limits.streams);
+    this.addressIdLimit = Math.max(2, o.addressIdLimit ?? ADDRESS_IDS);
   }
 
   /** Number of tcp.stream indexes assigned so far (tshark's count once the capture is done). */
@@ -143,18 +179,29 @@ export class TcpTracker {
     const seq = t.seq >>> 0;
 
     // ---- numbering (Wireshark's conversation lookup, see the file comment)
-    const aIsSrc = p.src < p.dst || (p.src === p.dst && p.srcPort <= p.dstPort);
-    const key = aIsSrc ? `${p.src} ${p.srcPort} ${p.dst} ${p.dstPort}` : `${p.dst} ${p.dstPort} ${p.src} ${p.srcPort}`;
+    const src = p.src, dst = p.dst, sp = p.srcPort, dp = p.dstPort;
+    if (this.addressIds.size + 2 > this.addressIdLimit) this.renumberAddresses();
+    const hash = tupleHash(this.addressId(src), sp, this.addressId(dst), dp);
+    let tu: Tuple | null | undefined = this.tuples.get(hash);
+    let aIsSrc = true;
+    while (tu) {
+      if (tu.portA === sp && tu.portB === dp && tu.ipA === src && tu.ipB === dst) break;
+      if (tu.portA === dp && tu.portB === sp && tu.ipA === dst && tu.ipB === src) {
+        aIsSrc = false;
+        break;
+      }
+      tu = tu.chain;
+    }
     const bit = aIsSrc ? 1 : 2;
-    let tu = this.tuples.get(key);
     let fresh = false;
     const synAck = flags & (TCP_SYN | TCP_ACK);
     if (!tu) {
       tu = {
-        key, prev: null, next: null, list: null,
+        ipA: src, portA: sp, ipB: dst, portB: dp, hash, chain: this.tuples.get(hash) ?? null,
+        prev: null, next: null, list: null,
         stream: this.count++, baseSet: 0, baseA: 0, baseB: 0, conn: null, closedBy: null, clientIsA: true,
       };
-      this.tuples.set(key, tu);
+      this.tuples.set(hash, tu);
       fresh = true;
     } else if (tu.baseSet & bit && (synAck === TCP_SYN || synAck === (TCP_SYN | TCP_ACK))) {
       const base = aIsSrc ? tu.baseA : tu.baseB;
@@ -288,7 +335,7 @@ export class TcpTracker {
       synFrames: [], synTimes: [], synAckFrame: null, resets: [], fins: [], finSeen: [false, false],
       firstData: [null, null], lastFrame: p.frame, lastTime: p.time, gaps: 0, resetFrame: null, closed: false,
     };
-    c.dirs = [new Reassembler(this.limits.reassemblyBytes, this.sink(c, 'client')), new Reassembler(this.limits.reassemblyBytes, this.sink(c, 'server'))];
+    c.dirs = [new Reassembler(this.limits.reassemblyBytes, new DirSink(this, c, 'client')), new Reassembler(this.limits.reassemblyBytes, new DirSink(this, c, 'server'))];
     tu.conn = c;
     if (tu.list) tu.list.remove(tu);
     this.open.push(tu);
@@ -299,19 +346,6 @@ export class TcpTracker {
       this.closeConn(victim, 'evicted');
     }
     return c;
-  }
-
-  private sink(c: Conn, dir: Direction): ReassemblySink {
-    return {
-      data: (chunk) => c.handler.data(dir, chunk),
-      gap: (gap) => {
-        c.gaps++;
-        this.stats.gaps++;
-        this.stats.gapBytes += gap.bytes;
-        c.handler.gap(dir, gap);
-      },
-      fin: (frame) => c.handler.end(dir, 'fin', frame),
-    };
   }
 
   private closeConn(c: Conn, reason: CloseReason): void {
@@ -340,13 +374,66 @@ export class TcpTracker {
     while (this.retained.size > this.retainLimit) {
       const old = this.retained.head as Tuple;
       this.retained.remove(old);
-      this.tuples.delete(old.key);
+      this.unlink(old);
+    }
+  }
+
+  /** Take a tuple out of its hash bucket. */
+  private unlink(tu: Tuple): void {
+    const first = this.tuples.get(tu.hash);
+    if (first === tu) {
+      if (tu.chain) this.tuples.set(tu.hash, tu.chain);
+      else this.tuples.delete(tu.hash);
+    } else {
+      for (let x: Tuple | null | undefined = first; x; x = x.chain) {
+        if (x.chain === tu) {
+          x.chain = tu.chain;
+          break;
+        }
+      }
+    }
+    tu.chain = null;
+  }
+
+  private addressId(ip: string): number {
+    const id = this.addressIds.get(ip);
+    if (id !== undefined) return id;
+    const n = this.addressIds.size;
+    this.addressIds.set(ip, n);
+    return n;
+  }
+
+  /**
+   * Too many distinct addresses seen: keep ids only for the addresses of the tuples still held (open or
+   * retained, both bounded) and re-hash those tuples, so the id table stays bounded too.
+   */
+  private renumberAddresses(): void {
+    const live: Tuple[] = [];
+    for (const list of [this.open, this.retained]) for (let n = list.head; n; n = n.next) live.push(n as Tuple);
+    this.addressIds = new Map();
+    this.tuples.clear();
+    const id = (ip: string) => {
+      let v = this.addressIds.get(ip);
+      if (v === undefined) this.addressIds.set(ip, (v = this.addressIds.size));
+      return v;
+    };
+    for (const tu of live) {
+      tu.hash = tupleHash(id(tu.ipA), tu.portA, id(tu.ipB), tu.portB);
+      tu.chain = this.tuples.get(tu.hash) ?? null;
+      this.tuples.set(tu.hash, tu);
     }
   }
 
   private summary(c: Conn): TcpConnectionSummary {
+    const i = c.info;
+    // an explicit literal (one object shape for all summaries), not a spread of c.info
     return {
-      ...c.info,
+      stream: i.stream,
+      client: i.client,
+      server: i.server,
+      firstFrame: i.firstFrame,
+      firstTime: i.firstTime,
+      sawSyn: i.sawSyn,
       synFrames: c.synFrames,
       synTimes: c.synTimes,
       synAckFrame: c.synAckFrame,
@@ -359,6 +446,27 @@ export class TcpTracker {
       lastTime: c.lastTime,
       gaps: c.gaps,
     };
+  }
+}
+
+/** One direction's reassembly results, passed to the connection's handler (a class: no closures per connection). */
+class DirSink implements ReassemblySink {
+  constructor(private readonly tracker: TcpTracker, private readonly c: Conn, private readonly dir: Direction) {}
+
+  data(chunk: StreamChunk): void {
+    this.c.handler.data(this.dir, chunk);
+  }
+
+  gap(gap: TcpGap): void {
+    this.c.gaps++;
+    const st = this.tracker.stats;
+    st.gaps++;
+    st.gapBytes += gap.bytes;
+    this.c.handler.gap(this.dir, gap);
+  }
+
+  fin(frame: number): void {
+    this.c.handler.end(this.dir, 'fin', frame);
   }
 }
 

@@ -258,7 +258,21 @@ test('TCP header longer than the segment ("Short segment"): passed on marked sho
   assert.equal(p?.tcp?.seq, 7);
   assert.equal(p?.payload.length, 0);
   assert.equal(d.stats.malformed, 1);
-  // Inside the segment but beyond what was captured (snaplen): still not decodable.
-  const full = ipv4(tcp(Buffer.alloc(100), { sport: 1, dport: 2, seq: 1, flags: ACK, options: Buffer.alloc(20, 1) }), { src: '10.0.0.1', dst: '10.0.0.2', proto: 6 });
-  assert.equal(d.decode(raw(full.subarray(0, 20 + 30), 101, full.length)), null);
+});
+
+test('TCP header cut by the snap length: decoded (tshark numbers and analyses it), all its payload missing', () => {
+  const d = decoder();
+  // 40-byte header (MSS option, then NOPs) and 100 bytes of payload; only 30 header bytes captured
+  const opts = Buffer.from([2, 4, 0x05, 0xb4, ...Buffer.alloc(16, 1)]);
+  const full = ipv4(tcp(Buffer.alloc(100, 0x41), { sport: 1, dport: 2, seq: 77, ack: 88, flags: ACK, options: opts }), { src: '10.0.0.1', dst: '10.0.0.2', proto: 6 });
+  const p = d.decode(raw(full.subarray(0, 20 + 30), 101, full.length));
+  assert.equal(p?.transport, 'tcp');
+  assert.equal(p?.tcp?.seq, 77);
+  assert.equal(p?.tcp?.ack, 88);
+  assert.equal(p?.tcp?.headerLength, 40);
+  assert.equal(p?.tcp?.mss, 1460);
+  assert.equal((p?.tcp as { short?: boolean } | null)?.short, undefined);
+  assert.equal(p?.payload.length, 0);
+  assert.equal(p?.missingBytes, 100);
+  assert.equal(d.stats.malformed, 0);
 });

@@ -125,3 +125,29 @@ test('a TCP header longer than its segment is numbered but sets no base sequence
   assert.equal(rec.conns[0].firstFrame, 2);
   assert.equal(rec.text(0, 'client'), 'x');
 });
+
+test('many distinct addresses: the address ids are reassigned without changing any index', () => {
+  // 40 connections from 40 client addresses; each is released, then its final ACK comes after all the
+  // others started, and a reused port with a new ISN opens a new index at the end.
+  const sessions: TcpSession[] = [];
+  for (let i = 0; i < 40; i++) {
+    const s = new TcpSession(`10.9.${i >> 8}.${(i & 255) + 1}:${40000 + i}`, `198.51.100.${(i % 3) + 1}:80`, { isn: [1000 + i, 9000 + i], time: 1_700_000_000 + i });
+    s.handshake(); s.send('client', `req ${i}`); s.send('server', `res ${i}`); s.fin('client'); s.fin('server');
+    sessions.push(s);
+  }
+  const frames = sessions.flatMap((s) => s.packets);
+  const expected = sessions.flatMap((s, i) => s.packets.map(() => i));
+  for (const [i, s] of sessions.entries()) {
+    frames.push({ time: 1_700_000_100 + i, data: s.segment('client', ACK) }); // final ACK: same index
+    expected.push(i);
+  }
+  const again = new TcpSession('10.9.0.1:40000', '198.51.100.1:80', { isn: [777, 888], time: 1_700_000_200 });
+  again.handshake();
+  frames.push(...again.packets);
+  expected.push(40, 40, 40);
+  check(frames, expected);
+  // the same with an id table of 4 addresses: reassigned on almost every new address
+  const tr = new TcpTracker({ limits: DEFAULT_LIMITS, factory: new Recorder().factory, addressIdLimit: 4 });
+  assert.deepEqual(decodeAll(frames).map((p) => tr.packet(p)), expected);
+  assert.equal(tr.streams, 41);
+});

@@ -46,6 +46,40 @@ test('data before the initial sequence number is ignored', () => {
   assert.deepEqual(out, ['mid', 'X']);
 });
 
+test('a start taken from a segment without data moves back to the first data (corrupt or early pure ACK)', () => {
+  const { r, out, chunks } = make();
+  r.segment(9000, ACK, b(''), 0, 1, T); // pure ACK, no SYN seen: its seq is 1000 past the real data
+  assert.equal(r.segment(8000, ACK, b('HTTP/1.1 100'), 0, 2, T), SegmentKind.New);
+  r.segment(8012, ACK, b(' Continue'), 0, 3, T);
+  assert.deepEqual(out, ['HTTP/1.1 100', ' Continue']);
+  assert.deepEqual(chunks.map((c) => [c.streamOffset, c.frames[0]]), [[0, 2], [12, 3]]);
+  // once data was delivered the start is fixed: older data is pre-capture retransmission
+  assert.equal(r.segment(7990, ACK, b('0123456789'), 0, 4, T), SegmentKind.Ignored);
+});
+
+test('after a pure-ACK start, a keep-alive byte at start-1 is still ignored; a SYN start is never moved', () => {
+  const k = make();
+  k.r.segment(5000, ACK, b(''), 0, 1, T);
+  assert.equal(k.r.segment(4999, ACK, b('\0'), 0, 2, T), SegmentKind.Ignored);
+  k.r.segment(5000, ACK, b('data'), 0, 3, T);
+  assert.deepEqual(k.out, ['data']);
+  const s = make();
+  s.r.segment(5000, SYN, b(''), 0, 1, T); // first byte is seq 5001
+  assert.equal(s.r.segment(4000, ACK, b('before the SYN'), 0, 2, T), SegmentKind.Ignored);
+  s.r.segment(5001, ACK, b('x'), 0, 3, T);
+  assert.deepEqual(s.out, ['x']);
+});
+
+test('an acknowledgement taken before the re-basing keeps its place in sequence space', () => {
+  const { r, out } = make();
+  r.segment(9000, ACK, b(''), 0, 1, T);
+  r.ack(8010); // peer got 10 bytes from 8000 on (relative to the bogus start: before it, so nothing yet)
+  r.segment(8000, ACK, b('abc'), 0, 2, T); // re-based at 8000; bytes 8003..8010 were acknowledged but not captured
+  r.ack(8010);
+  r.segment(8010, ACK, b('xyz'), 0, 3, T);
+  assert.deepEqual(out, ['abc', { streamOffset: 3, bytes: 7, frameBefore: 2, frameAfter: null }, 'xyz']);
+});
+
 test('a segment overlapping several buffered pieces fills only the holes between them', () => {
   const { r, out, chunks } = make();
   r.segment(0, SYN, b(''), 0, 1, T);

@@ -139,6 +139,31 @@ test('mid-stream start: offsets from the first byte seen, the higher port is the
   assert.equal(rec.text(0, 'client'), 'reply');
 });
 
+test('a corrupt first ACK ahead of the server data does not hide the server data (corpus fuzz-2006-09-29, stream 33)', () => {
+  // Mid-stream capture. The client's first ACK points 11264 bytes past where the server's data starts;
+  // the server's first segment is a pure ACK whose sequence number is 512 KiB ahead; then the real data.
+  const s = new TcpSession('172.20.3.13:53136', '172.20.3.5:80', { isn: [3403950668, 3847462945] });
+  const real = s.nextSeq.server;
+  s.push(s.segment('client', ACK, undefined, { ack: real + 11264 })); // frame 1: bogus ACK
+  const req = 'POST /x HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n';
+  s.send('client', req, { ackEach: false }); // frame 2, ACKs the real start
+  s.push(s.segment('server', ACK, undefined, { seq: real + 524288 })); // frame 3: corrupt pure ACK
+  const cont = 'HTTP/1.1 100 Continue\r\n\r\n';
+  const accepted = 'HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n';
+  const contFrames = s.send('server', cont, { ackEach: false }).map((i) => i + 1); // frame 4
+  s.send('client', 'body');
+  const accFrames = s.send('server', accepted).map((i) => i + 1);
+  s.close('server');
+  const { rec, tr } = run(s.packets);
+  assert.equal(tr.streams, 1);
+  assert.equal(rec.text(0, 'server'), cont + accepted);
+  const server = rec.of('data').filter((e) => e.dir === 'server');
+  assert.deepEqual(server.map((e) => [e.chunk.streamOffset, e.chunk.frames[0]]), [[0, contFrames[0]], [cont.length, accFrames[0]]]);
+  assert.deepEqual(rec.of('gap').filter((e) => e.dir === 'server'), []);
+  assert.deepEqual(rec.of('end').map((e) => [e.dir, e.how]), [['server', 'fin'], ['client', 'fin']]);
+  assert.equal(rec.summary(0).bytes.server, cont.length + accepted.length);
+});
+
 test('mid-stream start with equal ports: the first sender is the client', () => {
   const s = new TcpSession('10.1.1.1:5060', '10.1.1.2:5060');
   s.send('server', 'x');

@@ -1,14 +1,14 @@
 // Opens one input (a file path, or '-' for stdin), detects gzip by its magic bytes and gunzips it
-// as a stream, and feeds 1 MiB chunks to a CaptureParser with backpressure. Anything that makes
+// as a stream (gzip.ts: trailer checked, nothing lost), and feeds 1 MiB chunks to a CaptureParser
+// with backpressure. Anything that makes
 // the input unreadable becomes an InputError with a one-line message naming the file.
 
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { once } from 'node:events';
-import { createGunzip } from 'node:zlib';
 import type { CaptureProblem, InputSummary } from '../types.js';
 import { CaptureFormatError, CaptureParser, type ParserEvents } from './parser.js';
+import { Gunzip, GzipCorrupt, type GzipIssue } from './gzip.js';
 
 export class InputError extends Error {
   override name = 'InputError';
@@ -24,11 +24,6 @@ function fsReason(e: NodeJS.ErrnoException): string {
     case 'ENOTDIR': return 'no such file (a parent is not a directory)';
     default: return e.message.replace(/\s+/g, ' ');
   }
-}
-
-function isZlibError(e: unknown): e is NodeJS.ErrnoException {
-  const code = (e as NodeJS.ErrnoException | null)?.code;
-  return typeof code === 'string' && code.startsWith('Z_');
 }
 
 export async function readInput(
@@ -94,60 +89,52 @@ export async function readInput(
       if (first.length > 0) yield first;
       yield* src;
     }
-    let parseError: unknown = null; // pipeline() reports an AbortError instead of the consumer's own error
+    let parseError: unknown = null; // the parser's own error, told apart from a gzip error
     const consume = async (chunks: AsyncIterable<Buffer>) => {
       for await (const c of chunks) try { parser.push(c); } catch (e) { throw (parseError = e); }
     };
     if (!gzip) {
       await consume(all());
     } else {
-      // Drive gunzip by hand and take its output from 'data' events: everything it decompressed reaches the
-      // parser before a late error (a bad checksum is only found after the last byte), which pipeline() drops.
-      const gz = createGunzip({ chunkSize: 256 << 10 });
-      let zerr: (Error & { code?: string }) | null = null;
-      gz.on('data', (c: Buffer) => {
-        if (parseError) return;
-        try {
-          parser.push(c);
-        } catch (err) {
-          parseError = err;
-          gz.destroy();
-        }
+      // Our own gunzip (gzip.ts): every decompressed byte reaches the parser before a bad trailer is reported.
+      const deferred: CaptureProblem[] = [];
+      const lastFrame = () => (parser.nextFrame > o.firstFrame ? parser.nextFrame - 1 : null);
+      const gz = new Gunzip({
+        onData: (c) => {
+          try {
+            parser.push(c);
+          } catch (e) {
+            throw (parseError = e);
+          }
+        },
+        // frame is filled in when reported: the parser may still hold the last records back
+        onIssue: (i: GzipIssue) => {
+          deferred.push({ code: i.code, message: i.message, input: o.input, frame: null, offset: gz.outBytes, evidence: i.evidence });
+        },
       });
-      const done = new Promise<void>((resolve) => {
-        gz.on('end', resolve);
-        gz.on('close', resolve);
-        gz.on('error', (err) => {
-          zerr = err;
-          resolve();
-        });
-      });
-      for await (const c of all()) {
-        if (zerr || parseError) break;
-        if (!gz.write(c)) await Promise.race([once(gz, 'drain'), done]);
-      }
-      if (!zerr && !parseError) gz.end();
-      await done;
-      if (parseError) throw parseError;
+      let corrupt: GzipCorrupt | null = null;
       try {
-        if (zerr) throw zerr;
+        for await (const c of all()) await gz.write(c);
+        await gz.end();
       } catch (e) {
-        if (!isZlibError(e)) throw parseError ?? e;
+        gz.close();
+        if (parseError) throw parseError;
+        if (!(e instanceof GzipCorrupt)) throw e;
         if (parser.format === null) throw fail(`gzip data is corrupt (${e.message})`);
-        const cut = e.code === 'Z_BUF_ERROR';
-        parser.end();
-        if (!cut || !parserTruncated) {
-          o.onProblem({
-            code: cut ? 'capture.truncated' : 'capture.malformed',
-            message: cut
-              ? 'the gzip-compressed capture was cut short: packets before the cut are analysed'
-              : `the gzip-compressed data is corrupt (${e.message}): packets before it are analysed`,
-            input: o.input,
-            frame: parser.nextFrame > o.firstFrame ? parser.nextFrame - 1 : null,
-            offset: parser.summary('').bytes,
-            evidence: { compressedBytes: rawBytes, zlib: e.code },
-          });
-        }
+        corrupt = e;
+      }
+      parser.end();
+      // The parser already said "cut short" when the cut fell inside a record: say it once.
+      for (const p of deferred) if (p.code !== 'capture.truncated' || !parserTruncated) o.onProblem({ ...p, frame: lastFrame() });
+      if (corrupt) {
+        o.onProblem({
+          code: 'capture.malformed',
+          message: `the gzip-compressed data is corrupt (${corrupt.message}): packets before it are analysed`,
+          input: o.input,
+          frame: lastFrame(),
+          offset: gz.outBytes,
+          evidence: { compressedBytes: rawBytes, member: corrupt.member, zlib: corrupt.zlibCode },
+        });
       }
     }
     parser.end();

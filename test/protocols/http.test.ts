@@ -424,3 +424,33 @@ test('after a gap, a response at the start of a segment is found even when the b
     assert.deepEqual(c.messages.map((m) => [m.status, m.firstFrame, m.frame]), [[302, 6, 6]], `mode ${mode}`);
   }
 });
+
+// A head that arrives whole in one chunk takes a fast path; split ones (the 'bytes' mode of parseAll) go through
+// http-parser-js. Both must read every head shape the same way.
+test('header values are trimmed of spaces and tabs; empty values, bare-LF heads, and names with a space', () => {
+  const r = parseAll('request', [[1, 'GET /a HTTP/1.1\r\nX-A: \t v1 \t\r\nX-Empty:\r\nX-Colon:a:b\r\nBad Name: x\r\nHost: h\r\n\r\n'], [2, 'GET /b HTTP/1.1\nHost: lf\n\n']]);
+  assert.deepEqual(r.messages.map((m) => m.uri), ['/a', '/b']);
+  // A line whose name holds a space is no header (http-parser-js drops it); the rest are kept in order.
+  assert.deepEqual(r.messages[0].headers, [['X-A', 'v1'], ['X-Empty', ''], ['X-Colon', 'a:b'], ['Host', 'h']]);
+  assert.deepEqual(r.messages[1].headers, [['Host', 'lf']]);
+  assert.deepEqual(r.malformed, []);
+});
+
+test('a CR inside a header line is malformed in a whole head too; a repeated equal Content-Length is one length', () => {
+  const bad = parseAll('request', [[1, 'GET /a HTTP/1.1\r\nHost: a\rb\r\n\r\n'], [2, 'GET /next HTTP/1.1\r\n\r\n']]);
+  assert.equal(bad.malformed.length, 1);
+  assert.match(bad.malformed[0].reason, /CR without LF/);
+  assert.deepEqual(bad.messages.map((m) => m.uri), ['/next']);
+  const twice = parseAll('response', [[1, 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\nabc']], { methods: ['GET'] });
+  assert.deepEqual(twice.messages.map((m) => [m.status, m.body.toString(), m.contentLength]), [[200, 'abc', 3]]);
+});
+
+test('a chunked body of many small chunks and a close-delimited body are kept whole', () => {
+  const chunks = Array.from({ length: 200 }, (_, i) => `${(i % 15 + 1).toString(16)}\r\n${'abcdefghijklmno'.slice(0, i % 15 + 1)}\r\n`).join('');
+  const want = Array.from({ length: 200 }, (_, i) => 'abcdefghijklmno'.slice(0, i % 15 + 1)).join('');
+  const r = parseAll('response', [[1, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'], [2, chunks.slice(0, 1000)], [3, `${chunks.slice(1000)}0\r\n\r\n`]], { methods: ['GET'] });
+  assert.equal(r.messages[0].body.toString(), want);
+  assert.equal(r.messages[0].bodyLength, want.length);
+  const c = parseAll('response', [[1, 'HTTP/1.0 200 OK\r\n\r\n'], [2, 'x'.repeat(3000)], [3, 'y'.repeat(5000)]], { methods: ['GET'], end: { how: 'fin', frame: 4 } });
+  assert.equal(c.messages[0].body.toString(), 'x'.repeat(3000) + 'y'.repeat(5000));
+});

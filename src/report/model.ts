@@ -106,6 +106,15 @@ export function reasonPhrase(row: RefusalRow): { key: string; phrase: (n: number
   const was = (n: number) => (n === 1 ? 'was' : 'were');
   if (!f) {
     if (row.normalChallenge) return { key: 'challenge', phrase: (n) => `${was(n)} the normal challenge round-trip` };
+    // The reason may be only in the http.unauthorized evidence (the comparison with accepted requests).
+    const why = (row.unauthorized?.evidence?.reasons as string[] | undefined) ?? [];
+    const known: [string, string][] = [
+      ['challenge-answered-refused', 'answered the challenge and were refused again'],
+      ['credentials-rejected', 'carried credentials the server rejected'],
+      ['other-user', 'came from another user than the accepted requests'],
+      ['other-method', 'used another method than the accepted requests'],
+    ];
+    for (const [k, text] of known) if (why.includes(k)) return { key: k === 'challenge-answered-refused' ? 'auth.rejected-after-retry' : `reason:${k}`, phrase: (n) => (n === 1 ? text.replace(/\bwere\b/, 'was') : text) };
     return { key: 'unknown', phrase: () => 'had no cause authcap could name' };
   }
   const ev = f.evidence ?? {};
@@ -320,4 +329,93 @@ export function clientAddresses(r: Report): { ip: string; exchanges: number; ref
     if (isRefusal(x)) e.refused++;
   }
   return [...m.values()].sort((a, b) => b.refused - a.refused || b.exchanges - a.exchanges);
+}
+
+/** One SIP dialog (Call-ID, client address) that saw a 401/407: what the terminal shows on one line. */
+export interface SipAuthDialog {
+  callId: string;
+  /** Client "ip:port" of the dialog's first challenged request. */
+  client: string;
+  /** The challenged method(s), e.g. "REGISTER" or "INVITE". */
+  method: string;
+  /** Digest username, else the From URI's user; null when neither is there. */
+  user: string | null;
+  /** Final statuses of the challenged method's requests in order; null where no final answer was captured. */
+  statuses: (number | null)[];
+  outcome: 'registered' | 'accepted' | 'refused after answering' | 'never answered' | 'no final answer' | 'refused';
+  /** Status that ended the dialog when it is not a 2xx, 401 or 407 (e.g. 403). */
+  finalStatus: number | null;
+  /** Distinct warning/error codes on the dialog's exchanges, other than http.unauthorized. */
+  codes: string[];
+  firstFrame: number;
+  time: string;
+}
+
+function sipHeader(x: Exchange, ...names: string[]): string | null {
+  for (const [k, v] of x.request.headers) if (names.includes(k.toLowerCase())) return v;
+  return null;
+}
+
+function hasAuthorization(x: Exchange): boolean {
+  return x.request.headers.some(([k, v]) => /^(proxy-)?authorization$/i.test(k) && v.trim() !== '');
+}
+
+/** SIP dialogs that saw a 401/407, in order of their first request. Built from the exchanges' Call-ID and status. */
+export function sipAuthDialogs(r: Report): SipAuthDialog[] {
+  const byDialog = new Map<string, Exchange[]>();
+  for (const x of r.exchanges) {
+    if (x.protocol !== 'sip' || x.request.method === 'ACK' || x.request.method === 'CANCEL') continue;
+    const callId = sipHeader(x, 'call-id', 'i');
+    if (callId === null) continue;
+    const key = `${ipOf(x.client)} ${callId}`;
+    let list = byDialog.get(key);
+    if (!list) byDialog.set(key, (list = []));
+    list.push(x);
+  }
+  const codesByExchange = new Map<string, Set<string>>();
+  for (const f of r.findings) {
+    if (f.exchange === null || f.severity === 'info' || f.code === 'http.unauthorized') continue;
+    let s = codesByExchange.get(f.exchange);
+    if (!s) codesByExchange.set(f.exchange, (s = new Set()));
+    s.add(f.code);
+  }
+  const out: SipAuthDialog[] = [];
+  for (const all of byDialog.values()) {
+    const challenged = new Set(all.filter(isRefusal).map((x) => x.request.method));
+    if (challenged.size === 0) continue;
+    const xs = all.filter((x) => challenged.has(x.request.method)).sort((a, b) => a.request.frame - b.request.frame);
+    const first = xs.find(isRefusal)!;
+    const statuses = xs.map((x) => x.response?.status ?? null);
+    const last = statuses[statuses.length - 1];
+    const firstChallenge = xs.indexOf(first);
+    const answered = xs.some((x, i) => (i > firstChallenge || x === first) && hasAuthorization(x));
+    let outcome: SipAuthDialog['outcome'];
+    if (last !== null && last >= 200 && last < 300) outcome = xs[xs.length - 1].request.method === 'REGISTER' ? 'registered' : 'accepted';
+    else if (last === null) outcome = 'no final answer';
+    else if (answered) outcome = 'refused after answering';
+    else if (last === 401 || last === 407) outcome = 'never answered';
+    else outcome = 'refused';
+    let user: string | null = null;
+    for (const x of xs) if (!user && x.request.credentials?.user) user = x.request.credentials.user;
+    if (!user) {
+      const from = sipHeader(first, 'from', 'f');
+      const m = from ? /sips?:([^@;>:]+)@/i.exec(from) : null;
+      user = m ? m[1] : null;
+    }
+    const codes = new Set<string>();
+    for (const x of xs) for (const c of codesByExchange.get(x.id) ?? []) codes.add(c);
+    out.push({
+      callId: sipHeader(first, 'call-id', 'i')!,
+      client: first.client,
+      method: [...challenged].join('/'),
+      user,
+      statuses,
+      outcome,
+      finalStatus: last !== null && !(last >= 200 && last < 300) && last !== 401 && last !== 407 ? last : null,
+      codes: [...codes],
+      firstFrame: xs[0].request.frame,
+      time: xs[0].request.time,
+    });
+  }
+  return out.sort((a, b) => a.firstFrame - b.firstFrame);
 }

@@ -1,10 +1,12 @@
-// The default terminal view: verdict, findings grouped by code, refused exchanges, the 401
-// summary per endpoint/client/user, and a stats footer; cli-table3 tables fitted to the width.
+// The default terminal view: verdict, findings grouped by code, refused exchanges, SIP authentication
+// dialogs (one line each), the 401 summary per endpoint/client/user, and a stats footer; cli-table3
+// tables fitted to the width.
 
 import Table from 'cli-table3';
 import type { Exchange, Report, Severity } from '../types.js';
 import {
-  captureRange, groupFindings, humanTime, refusals, statsLine, timeOfDay, unauthorizedOf, verdict, whyText,
+  captureRange, groupFindings, humanTime, refusals, sipAuthDialogs, statsLine, timeOfDay, unauthorizedOf, verdict, whyText,
+  type SipAuthDialog,
 } from './model.js';
 import { printable as printableFull } from './sanitize.js';
 
@@ -134,6 +136,29 @@ function timeCell(iso: string, sameDay: boolean): string {
   return t.replace(/(\.\d{3})\d+$/, '$1');
 }
 
+/** Call-IDs are long (random part @ host): the start is enough to tell dialogs apart and to search for. */
+export function shortCallId(id: string, max = 24): string {
+  return [...id].length > max ? `${[...id].slice(0, max - 1).join('')}…` : id;
+}
+
+/** "401 → 401 → 200"; "none" where a request got no final answer; runs of more than 3 equal statuses as "401 ×5". */
+export function statusSequence(d: SipAuthDialog): string {
+  const parts: string[] = [];
+  for (let i = 0; i < d.statuses.length; ) {
+    let j = i;
+    while (j < d.statuses.length && d.statuses[j] === d.statuses[i]) j++;
+    const text = d.statuses[i] === null ? 'none' : String(d.statuses[i]);
+    if (j - i > 3) parts.push(`${text} ×${j - i}`);
+    else for (let k = i; k < j; k++) parts.push(text);
+    i = j;
+  }
+  return parts.join(' → ');
+}
+
+function outcomeText(d: SipAuthDialog): string {
+  return d.finalStatus !== null ? `${d.outcome} (${d.finalStatus})` : d.outcome;
+}
+
 function streamText(x: Exchange): string {
   return x.stream === null ? (x.transport ?? 'udp') : String(x.stream);
 }
@@ -180,6 +205,27 @@ export function renderTable(r: Report, o: TableOptions): string {
       return { plain, cells };
     }), [12, 6, 8, 4, 9, 6, 9], new Set([2, 4]), new Set([2, 4, 6])));
     if (rows.length > ROW_LIMIT) out.push(`(first ${ROW_LIMIT} of ${rows.length}; --format json lists them all)`);
+  }
+
+  const dialogs = sipAuthDialogs(r);
+  if (dialogs.length > 0) {
+    out.push('', p.bold(`SIP authentication (${dialogs.length} dialog${dialogs.length === 1 ? '' : 's'} with a 401/407)`));
+    // finding codes are not cut (they are looked up) unless the terminal is too narrow for them
+    const mins = [10, 8, 6, 4, 9, 10];
+    const longestCode = Math.max(1, ...dialogs.flatMap((d) => d.codes.map((c) => c.length)));
+    const codesMin = Math.min(longestCode, Math.max(8, width - 22 - mins.reduce((a, b) => a + b, 0)));
+    out.push(makeTable(p, width, ['Call-ID', 'client', 'method', 'user', 'statuses', 'outcome', 'findings'], dialogs.slice(0, ROW_LIMIT).map((d) => {
+      const plain = [
+        printable(shortCallId(d.callId)), printable(d.client), printable(d.method), d.user === null ? '(none)' : printable(d.user),
+        statusSequence(d), outcomeText(d), d.codes.join(', ') || '-',
+      ];
+      const cells: Cell[] = [...plain];
+      if (d.user === null) cells[3] = p.dim(plain[3]);
+      const good = d.outcome === 'registered' || d.outcome === 'accepted';
+      cells[5] = p.paint(good ? '32' : '31', plain[5]);
+      return { plain, cells };
+    }), [...mins, codesMin], new Set(codesMin < longestCode ? [0, 1, 6] : [0, 1]), new Set([0, 1, 3, 4, 5, 6])));
+    if (dialogs.length > ROW_LIMIT) out.push(`(first ${ROW_LIMIT} of ${dialogs.length} dialogs; --format json lists the exchanges)`);
   }
 
   const u = unauthorizedOf(r);

@@ -39,6 +39,66 @@ export interface AnalyzeOptions extends Partial<AnalysisOptions> {
   onProgress?(p: { bytes: number; packets: number; file: string }): void;
   /** Collect the messages (with bodies up to the body limit) of this tcp.stream, for `authcap follow`. */
   follow?: number;
+  /**
+   * Streaming output: every kept exchange is handed here once, in request-frame order, and the report's
+   * `exchanges` then hold compact copies without headers (enough for the gate and the summaries).
+   */
+  onExchange?(x: Exchange): void;
+}
+
+/** Exchanges kept whole in the report before accepted ones are kept without their headers. */
+const FULL_EXCHANGES = 5000;
+/** How far out of request-frame order exchanges may complete and still be written in order. */
+const REORDER_WINDOW = 16384;
+
+/** An exchange without its headers: what the gate, the summaries and the timeline need. */
+function skeleton(x: Exchange): Exchange {
+  return { ...x, request: { ...x.request, headers: [] }, response: x.response ? { ...x.response, headers: [] } : null };
+}
+
+function accepted(x: Exchange): boolean {
+  const s = x.response?.status ?? 0;
+  return s >= 200 && s < 400;
+}
+
+const exchangeOrder = (a: Exchange, b: Exchange) => a.request.frame - b.request.frame || Number(a.id.slice(1)) - Number(b.id.slice(1));
+
+/** A binary min-heap of exchanges by request frame. */
+class ExchangeHeap {
+  private a: Exchange[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  push(x: Exchange): void {
+    const a = this.a;
+    a.push(x);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (exchangeOrder(a[p], a[i]) <= 0) break;
+      [a[p], a[i]] = [a[i], a[p]];
+      i = p;
+    }
+  }
+  pop(): Exchange | undefined {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < a.length && exchangeOrder(a[l], a[m]) < 0) m = l;
+        if (r < a.length && exchangeOrder(a[r], a[m]) < 0) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
 }
 
 export interface FollowedMessage {
@@ -109,6 +169,20 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   };
 
   // ---------------------------------------------------------------- exchanges
+  const reorder = new ExchangeHeap();
+  let delivered = 0;
+  const deliver = (x: Exchange) => {
+    delivered++;
+    if (o.onExchange) {
+      o.onExchange(x);
+      exchanges.push(skeleton(x));
+      return;
+    }
+    if (delivered === FULL_EXCHANGES + 1) {
+      for (let i = 0; i < exchanges.length; i++) if (accepted(exchanges[i])) exchanges[i] = skeleton(exchanges[i]);
+    }
+    exchanges.push(delivered > FULL_EXCHANGES && accepted(x) ? skeleton(x) : x);
+  };
   const followed: FollowedMessage[] = [];
   let followEndpoints: AnalysisResult['followEndpoints'] = null;
 
@@ -125,7 +199,8 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
         timeWanted(ex.request.time);
       if (kept) {
         keptExchanges.add(ex.id);
-        exchanges.push(ex);
+        reorder.push(ex);
+        if (reorder.size > REORDER_WINDOW) deliver(reorder.pop()!);
       }
       addFindings(fs, kept);
       if (o.follow !== undefined && ex.stream === o.follow && ctx.transport === 'tcp') {
@@ -288,6 +363,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   }
   tracker.finish();
   builder.finish();
+  while (reorder.size) deliver(reorder.pop()!);
   addFindings(network.finish!(), true);
   addFindings(udpMalformed, true);
   addFindings(checks.finish().filter((f) => !f.exchange || keptExchanges.has(f.exchange)), true);
@@ -309,7 +385,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
 
   const capFindings = problems.map((p) => problemFinding(p, files));
   findings.sort((a, b) => (a.frames[0] ?? 0) - (b.frames[0] ?? 0));
-  exchanges.sort((a, b) => a.request.frame - b.request.frame || Number(a.id.slice(1)) - Number(b.id.slice(1)));
+  exchanges.sort(exchangeOrder);
 
   const bs = builder.stats;
   const ts = tracker.stats;
@@ -326,7 +402,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
     tcpOutOfOrder: ts.outOfOrder,
     tcpGaps: ts.gaps,
     tcpGapBytes: ts.gapBytes,
-    exchanges: exchanges.length,
+    exchanges: delivered,
     unansweredRequests: bs.unanswered,
     unpairedResponses: bs.unpaired,
     sipRetransmissions: bs.sipRetransmissions,

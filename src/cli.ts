@@ -2,7 +2,8 @@
 // Parses options with yargs, runs the analysis, renders the chosen format, and returns the exit code
 // (REPORT.md: 0 nothing at or above --fail-on, 1 something is, 2 usage error or unreadable input).
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { analyze, type AnalyzeOptions, type Filters } from './analyze.js';
@@ -12,6 +13,7 @@ import { DEFAULT_LIMITS } from './types.js';
 import { VERSION } from './version.js';
 import { redactReport } from './report/redact.js';
 import { renderJson } from './report/json.js';
+import { JsonReportWriter } from './report/json-stream.js';
 import { renderTable } from './report/table.js';
 import { renderMarkdown } from './report/markdown.js';
 import { renderHtml } from './report/html.js';
@@ -162,7 +164,16 @@ async function runAnalyze(a: AnalyzeArgs): Promise<number> {
   }
   const progress = progressFor(a);
   opts.onProgress = progress ? (p) => progress.update(p) : undefined;
-  const { report: raw } = await analyze(a.capture, opts);
+  // JSON is written as the analysis goes (memory does not grow with the number of exchanges).
+  const stream = a.format === 'json' ? new JsonReportWriter({ redact: !a['show-secrets'] }) : null;
+  if (stream) opts.onExchange = (x) => stream.exchange(x);
+  let raw: Report;
+  try {
+    raw = (await analyze(a.capture, opts)).report;
+  } catch (e) {
+    stream?.dispose();
+    throw e;
+  }
   progress?.done();
   let report = raw;
   if (a.ignore?.length) report = applyIgnore(report, a.ignore);
@@ -171,6 +182,16 @@ async function runAnalyze(a: AnalyzeArgs): Promise<number> {
     report = { ...r.report, baselineSuppressed: r.suppressed };
   }
   const code = exitCodeFor(report.findings, a['fail-on']);
+  if (stream) {
+    const toFile = a.output !== undefined && a.output !== '-';
+    const out = toFile ? createWriteStream(a.output!) : process.stdout;
+    await stream.finish(report, out);
+    if (toFile) {
+      (out as WriteStream).end();
+      await once(out, 'finish');
+    }
+    return code;
+  }
   const shown = a['show-secrets'] ? report : redactReport(report);
   const toFile = a.output !== undefined && a.output !== '-';
   let text: string;
@@ -229,6 +250,11 @@ async function runFollow(a: CommonArgs): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   let result = 0;
+  // `authcap x.pcap --format json | head`: the reader went away; stop quietly, as Unix tools do.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(result);
+    throw e;
+  });
   try {
     await yargs(argv.map((v) => (v === '-' ? STDIN_ARG : v)))
       .scriptName('authcap')

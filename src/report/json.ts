@@ -15,7 +15,7 @@ function ordered(o: unknown, keys: string[]): Obj {
   return out;
 }
 
-function orderExchange(x: Exchange): Obj {
+export function orderExchange(x: Exchange): Obj {
   const out = ordered(x, ['id', 'protocol', 'stream', 'client', 'server', 'request', 'response']);
   const req = ordered(x.request, ['frame', 'time', 'method', 'uri', 'version', 'headers', 'bodyLength', 'credentials']);
   if (x.request.credentials) req.credentials = ordered(x.request.credentials, ['kind', 'user', 'fields']);
@@ -24,7 +24,7 @@ function orderExchange(x: Exchange): Obj {
   return out;
 }
 
-function orderFinding(f: Finding): Obj {
+export function orderFinding(f: Finding): Obj {
   return ordered(f, ['code', 'severity', 'message', 'exchange', 'stream', 'frames', 'filter', 'evidence']);
 }
 

@@ -91,6 +91,7 @@ export class SecretSet {
   /** Replace every occurrence of a collected secret in s (longest match first), in one pass over s. */
   scrub(s: string): string {
     if (this.values.size === 0 || s.length < 4) return s;
+    if (this.values.size <= 8) return this.scrubFew(s);
     if (!this.index) {
       // Index the secrets by their first four UTF-16 units, packed into a number: the scan below then
       // looks up one number per position instead of allocating a 4-character string.
@@ -116,6 +117,26 @@ export class SecretSet {
     }
     return from === 0 ? s : out + s.slice(from);
   }
+
+  private scrubFew(s: string): string {
+    return scrubFewImpl(this.values, s);
+  }
+
+  /** Add every secret of another set (bounded: past `max` values, new ones are not kept). */
+  merge(other: SecretSet, max = 20_000): void {
+    for (const v of other.values) {
+      if (this.values.size >= max) return;
+      this.put(v);
+    }
+  }
+}
+
+/** Few secrets (one exchange's): a native indexOf per secret beats the indexed scan. */
+function scrubFewImpl(values: Iterable<string>, s: string): string {
+  let out = s;
+  const sorted = [...values].sort((a, b) => b.length - a.length);
+  for (const v of sorted) if (out.includes(v)) out = out.split(v).join(redactValue(v));
+  return out;
 }
 
 /** Four UTF-16 units at i as one number (collisions are resolved by the startsWith check). */
@@ -350,8 +371,9 @@ function redactFinding(f: Finding, secrets: SecretSet): Finding {
  * there that appears elsewhere (a message, a filter, another header) is replaced as well.
  * Usernames stay visible. Idempotent.
  */
-export function redactReport(r: Report): Report {
-  const secrets = new SecretSet();
+export function redactReport(r: Report, seed?: SecretSet): Report {
+  // The caller's set is used as it is (the streaming writer's secrets, kept across calls).
+  const secrets = seed ?? new SecretSet();
   const out: Report = { ...r, exchanges: [], findings: [] };
   for (const k of Object.keys(out)) if (k !== 'exchanges' && k !== 'findings') out[k] = structuredClone(r[k]);
   out.exchanges = r.exchanges.map((x) => redactExchange(x, secrets));
@@ -362,4 +384,23 @@ export function redactReport(r: Report): Report {
     if (u) secrets.delete(u);
   }
   return scrubDeep(out, secrets) as Report;
+}
+
+/**
+ * One exchange redacted on its own, for the streaming JSON report: credential headers, cookies and
+ * secret query fields redacted, then copies of those secrets elsewhere in the exchange scrubbed. The
+ * secrets found are added to `into` (so findings written at the end can be scrubbed of them too).
+ */
+export function redactExchangeAlone(x: Exchange, into?: SecretSet): Exchange {
+  const secrets = new SecretSet();
+  const out: Exchange = {
+    ...x,
+    request: { ...x.request, uri: redactUri(x.request.uri, secrets), headers: redactHeaders(x.request.headers, secrets) },
+    response: x.response ? { ...x.response, headers: redactHeaders(x.response.headers, secrets) } : null,
+  };
+  const u = x.request.credentials?.user;
+  if (u) secrets.delete(u);
+  into?.merge(secrets);
+  if (secrets.values.size === 0) return out;
+  return scrubDeep(out, secrets) as Exchange;
 }

@@ -40,7 +40,7 @@ export class JsonReportWriter {
 
   private flushToDisk(): void {
     if (!this.spill) {
-      const dir = mkdtempSync(join(tmpdir(), 'authcap-'));
+      const dir = mkdtempSync(join(tmpdir(), 'authcap-spill-'));
       const file = join(dir, 'exchanges.json');
       this.spill = { dir, file, out: createWriteStream(file) };
     }

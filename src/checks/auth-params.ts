@@ -9,9 +9,23 @@ export interface AuthItem {
   token68?: string;
 }
 
-const WS = new Set([' ', '\t', '\r', '\n']);
+// Character classes by char code (hot: every Authorization and WWW-Authenticate value goes through here).
+const WS_TABLE = new Uint8Array(128);
+for (const c of ' \t\r\n') WS_TABLE[c.charCodeAt(0)] = 1;
 // tchar plus '/' (token68 allows it); '=' handled separately.
-const TOKEN_CHAR = /[A-Za-z0-9!#$%&'*+\-.^_`|~/]/;
+const TOKEN_TABLE = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~/") TOKEN_TABLE[c.charCodeAt(0)] = 1;
+const COMMA = 0x2c;
+const EQ = 0x3d;
+const DQUOTE = 0x22;
+
+function isWs(c: number): boolean {
+  return c < 128 && WS_TABLE[c] === 1;
+}
+
+function isToken(c: number): boolean {
+  return c < 128 && TOKEN_TABLE[c] === 1;
+}
 
 /** Splits an auth header value into schemes with their parameters or token68. Never throws. */
 export function parseAuthItems(s: string): AuthItem[] {
@@ -22,32 +36,33 @@ export function parseAuthItems(s: string): AuthItem[] {
   const n = s.length;
   while (i < n) {
     let sawComma = false;
-    while (i < n && (WS.has(s[i]) || s[i] === ',')) {
-      if (s[i] === ',') sawComma = true;
-      i++;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c === COMMA) sawComma = true;
+      else if (!isWs(c)) break;
     }
     if (i >= n) break;
     if (sawComma) justScheme = false;
     const start = i;
-    while (i < n && TOKEN_CHAR.test(s[i])) i++;
-    const tok = s.slice(start, i);
-    if (!tok) {
+    while (i < n && isToken(s.charCodeAt(i))) i++;
+    if (i === start) {
       // Stray character (a quote or separator out of place): skip a quoted string whole, else one char.
-      if (s[i] === '"') i = readQuoted(s, i).end;
+      if (s.charCodeAt(i) === DQUOTE) i = readQuoted(s, i).end;
       else i++;
       justScheme = false;
       continue;
     }
+    const tok = s.slice(start, i);
     let j = i;
-    while (j < n && WS.has(s[j])) j++;
-    if (s[j] === '=') {
+    while (j < n && isWs(s.charCodeAt(j))) j++;
+    if (j < n && s.charCodeAt(j) === EQ) {
       if (j === i && justScheme && cur) {
         // token68 with '=' padding: "Negotiate YIIabc==" followed by end or comma.
         let k = i;
-        while (k < n && s[k] === '=') k++;
+        while (k < n && s.charCodeAt(k) === EQ) k++;
         let m = k;
-        while (m < n && WS.has(s[m])) m++;
-        if (m >= n || s[m] === ',') {
+        while (m < n && isWs(s.charCodeAt(m))) m++;
+        if (m >= n || s.charCodeAt(m) === COMMA) {
           cur.token68 = tok + s.slice(i, k);
           justScheme = false;
           i = k;
@@ -55,15 +70,18 @@ export function parseAuthItems(s: string): AuthItem[] {
         }
       }
       i = j + 1;
-      while (i < n && WS.has(s[i])) i++;
+      while (i < n && isWs(s.charCodeAt(i))) i++;
       let value: string;
-      if (s[i] === '"') {
+      if (i < n && s.charCodeAt(i) === DQUOTE) {
         const q = readQuoted(s, i);
         value = q.value;
         i = q.end;
       } else {
         const vs = i;
-        while (i < n && s[i] !== ',' && !WS.has(s[i])) i++;
+        for (; i < n; i++) {
+          const c = s.charCodeAt(i);
+          if (c === COMMA || isWs(c)) break;
+        }
         value = s.slice(vs, i);
       }
       if (!cur) {
@@ -74,7 +92,7 @@ export function parseAuthItems(s: string): AuthItem[] {
       if (!(name in cur.params)) cur.params[name] = value;
       justScheme = false;
     } else {
-      if (justScheme && cur && !cur.token68 && (j >= n || s[j] === ',')) {
+      if (justScheme && cur && !cur.token68 && (j >= n || s.charCodeAt(j) === COMMA)) {
         cur.token68 = tok;
         justScheme = false;
         i = j;
@@ -92,17 +110,19 @@ export function parseAuthItems(s: string): AuthItem[] {
 /** Reads a quoted-string starting at s[i] === '"'; handles backslash escapes and a missing close quote. */
 function readQuoted(s: string, i: number): { value: string; end: number } {
   let v = '';
-  let k = i + 1;
-  while (k < s.length) {
-    const c = s[k];
-    if (c === '\\' && k + 1 < s.length) {
-      v += s[k + 1];
+  let from = i + 1;
+  let k = from;
+  const n = s.length;
+  while (k < n) {
+    const c = s.charCodeAt(k);
+    if (c === 0x5c && k + 1 < n) {
+      v += s.slice(from, k) + s[k + 1];
       k += 2;
+      from = k;
       continue;
     }
-    if (c === '"') return { value: v, end: k + 1 };
-    v += c;
+    if (c === DQUOTE) return { value: v + s.slice(from, k), end: k + 1 };
     k++;
   }
-  return { value: v, end: k };
+  return { value: v + s.slice(from, k), end: k };
 }

@@ -101,7 +101,7 @@ export function createAuthValuesFamily(o: AnalysisOptions): AuthFamily {
           }
         }
         if (isAuth && f.scheme === 'digest' && o.password !== undefined) {
-          const dp = parseDigestAuthorization(f.value);
+          const dp = f.digest ?? parseDigestAuthorization(f.value);
           let user: string | undefined;
           if (dp.userhash) {
             if (!o.user || digestUserhash(dp.algorithm, o.user, dp.realm) !== dp.username.toLowerCase()) continue;

@@ -5,7 +5,7 @@
 
 import type { Finding, Message } from '../types.js';
 import type { Analysed, AuthFamily } from './family.js';
-import { exchangeRef, makeFinding, uniqFrames } from './finding.js';
+import { exchangeRef, makeFinding, uniqFrames, type FindingRef } from './finding.js';
 import { headerAll, mediaType, trailingNulCount } from './http-util.js';
 import { isSignatureName } from './signature.js';
 import type { ExchangeStore } from './store.js';
@@ -23,8 +23,10 @@ function lengthProblem(m: Message): { problem: string; detail: Record<string, un
   if (m.chunked) return null;
   const values = headerAll(m.headers, 'content-length');
   if (m.protocol === 'sip') values.push(...headerAll(m.headers, 'l'));
-  const distinct = [...new Set(values.map((v) => v.trim()))];
-  if (distinct.length > 1) return { problem: 'conflicting-headers', detail: { contentLengthHeaders: distinct } };
+  if (values.length > 1) {
+    const distinct = [...new Set(values.map((v) => v.trim()))];
+    if (distinct.length > 1) return { problem: 'conflicting-headers', detail: { contentLengthHeaders: distinct } };
+  }
   if (m.anomalies.some((a) => /gap|capture ended/i.test(a))) return null;
   const anomaly = m.anomalies.find((a) => LENGTH_ANOMALY.test(a));
   if (anomaly) return { problem: 'anomaly', detail: { anomaly } };
@@ -48,7 +50,8 @@ export function createBodyFamily(): AuthFamily {
     exchange({ ctx, summary: s }: Analysed): Finding[] {
       const out: Finding[] = [];
       const req = ctx.req;
-      const ref = exchangeRef(ctx);
+      let refMemo: FindingRef | undefined;
+      const ref = (): FindingRef => (refMemo ??= exchangeRef(ctx));
       const endpoint = `${s.method} ${s.path}`;
       if (req.bodyLength > 0 && !req.bodyTruncated && !req.incomplete && req.body.length === req.bodyLength) {
         const count = trailingNulCount(req.body);
@@ -56,7 +59,7 @@ export function createBodyFamily(): AuthFamily {
           out.push(
             makeFinding(
               'body.trailing-nul',
-              ref,
+              ref(),
               `the body of ${endpoint} from ${s.client} (frame ${s.reqFrame}) ends with ${count} NUL byte${count > 1 ? 's' : ''}: ` +
                 'that changes any digest or signature computed over the body; some HTTP libraries append it (send the body without the terminating NUL)',
               { count, bodyLength: req.bodyLength, contentLength: req.contentLength ?? null, contentType: mediaType(req) || null, endpoint, client: s.client },
@@ -74,7 +77,7 @@ export function createBodyFamily(): AuthFamily {
         out.push(
           makeFinding(
             'body.length-mismatch',
-            ref,
+            ref(),
             `${side} (frame ${m.frame}) declares Content-Length ${lp.detail['contentLengthHeaders'] ? (lp.detail['contentLengthHeaders'] as string[]).join(' and ') : (m.contentLength ?? '?')} ` +
               `but ${m.bodyLength} body byte${m.bodyLength === 1 ? ' was' : 's were'} sent: the receiver reads a different body than the sender meant`,
             {
@@ -98,7 +101,7 @@ export function createBodyFamily(): AuthFamily {
           out.push(
             makeFinding(
               'body.missing',
-              ref,
+              ref(),
               `${endpoint} from ${s.client} (frame ${s.reqFrame}) sends a ${sig[0]} header but an empty body: the signature covers the content, so the content must be sent as the body`,
               { method: s.method, reason: 'signature-without-body', signatureHeader: sig[0], contentLength: req.contentLength ?? null, status: s.status, endpoint, client: s.client },
             ),

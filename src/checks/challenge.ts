@@ -62,6 +62,8 @@ interface CompactChallenge {
 interface Pending {
   status: number;
   ref: FindingRef;
+  /** A later challenge in the same dialog (a new request without credentials refused again): the one the next answer must match. */
+  latest?: FindingRef;
   challenges: CompactChallenge[];
   /** The challenged request already carried credentials of the challenged kind. */
   reqHadAuth: boolean;
@@ -164,7 +166,7 @@ export function createChallengeFamily(): AuthFamily {
       if (p && p.protocol === 'sip' && s.cseq !== null && p.cseq !== null && s.cseq <= p.cseq) return out;
 
       const digestField = scan.fields.find((f) => (f.location === 'authorization' || f.location === 'proxy-authorization') && f.scheme === 'digest');
-      const dp = digestField ? parseDigestAuthorization(digestField.value) : null;
+      const dp = digestField ? (digestField.digest ?? parseDigestAuthorization(digestField.value)) : null;
       let nonceReused = false;
       if (dp && dp.nonce) {
         const r = refusedNonces.get(`${s.client}|${dp.nonce}`);
@@ -188,6 +190,7 @@ export function createChallengeFamily(): AuthFamily {
 
       if (p && answering) {
         pending.delete(key);
+        const chRef = p.latest ?? p.ref;
         if (dp && answering.scheme === 'digest') {
           const dch = p.challenges.filter((c) => c.scheme === 'digest');
           if (dch.length > 0) {
@@ -200,8 +203,8 @@ export function createChallengeFamily(): AuthFamily {
               out.push(
                 makeFinding(
                   'auth.challenge-mismatch',
-                  mergeRefs(p.ref, ref),
-                  `the Digest answer to ${endpoint} from ${s.client} (frame ${s.reqFrame}) uses ${what}, so it does not answer the challenge of frame ${p.ref.frames[p.ref.frames.length - 1]}`,
+                  mergeRefs(chRef, ref),
+                  `the Digest answer to ${endpoint} from ${s.client} (frame ${s.reqFrame}) uses ${what}, so it does not answer the challenge of frame ${chRef.frames[chRef.frames.length - 1]}`,
                   {
                     endpoint,
                     client: s.client,
@@ -212,7 +215,7 @@ export function createChallengeFamily(): AuthFamily {
                     nonce: dp.nonce,
                     challengeNonces: dch.map((c) => c.nonce ?? null),
                     nonceMatches: nonceOk,
-                    challengeExchange: p.ref.exchange,
+                    challengeExchange: chRef.exchange,
                   },
                   { dialog: s.protocol === 'sip' },
                 ),
@@ -226,12 +229,12 @@ export function createChallengeFamily(): AuthFamily {
             (scheme === 'ntlm' || scheme === 'negotiate') &&
             (answering.ntlmType === 1 || challenges.some((c) => c.token68 !== undefined && ['ntlm', 'negotiate'].includes(c.scheme.toLowerCase())));
           if (!stale && !continuing) {
-            const both = mergeRefs(p.ref, ref);
+            const both = mergeRefs(chRef, ref);
             out.push(
               makeFinding(
                 'auth.rejected-after-retry',
                 both,
-                `${endpoint} from ${s.client} answered the ${p.status} challenge (frame ${p.ref.frames[p.ref.frames.length - 1]}) with ${cap(scheme)} credentials` +
+                `${endpoint} from ${s.client} answered the ${p.status} challenge (frame ${chRef.frames[chRef.frames.length - 1]}) with ${cap(scheme)} credentials` +
                   `${answering.user ? ` for user ${answering.user}` : ''} (frame ${s.reqFrame}) and was refused again with ${status} (frame ${s.resFrame}): wrong password, key or clock`,
                 {
                   status,
@@ -240,8 +243,8 @@ export function createChallengeFamily(): AuthFamily {
                   endpoint,
                   client: s.client,
                   realm: dp?.realm ?? p.challenges.find((c) => c.realm !== undefined)?.realm ?? null,
-                  challengeExchange: p.ref.exchange,
-                  challengeFrame: p.ref.frames[p.ref.frames.length - 1],
+                  challengeExchange: chRef.exchange,
+                  challengeFrame: chRef.frames[chRef.frames.length - 1],
                   retryExchange: s.id,
                   retryFrame: s.reqFrame,
                   ...(s.callId ? { callId: s.callId } : {}),
@@ -267,6 +270,10 @@ export function createChallengeFamily(): AuthFamily {
       } else if (p) {
         if (isChallengeStatus(status)) {
           p.count++;
+          if (challenges.length > 0) {
+            p.challenges = compact(challenges);
+            p.latest = ref;
+          }
           if (p.frames.length < MAX_FRAMES) p.frames = uniqFrames([...p.frames, ...ref.frames]);
           if (s.cseq !== null) p.cseq = s.cseq;
         } else if (isAccepted(status)) pending.delete(key);

@@ -5,7 +5,8 @@
 
 import type { CredentialKind, Credentials, Message } from '../types.js';
 import { parseAuthItems } from './auth-params.js';
-import { bodyText, header, mediaType, parseForm, uriQuery } from './http-util.js';
+import { digestFromItems, type DigestParams } from './digest.js';
+import { bodyText, decodeComponent, header, mediaType, parseForm, uriQuery } from './http-util.js';
 
 export type CredentialLocation = 'authorization' | 'proxy-authorization' | 'header' | 'form' | 'query';
 
@@ -26,6 +27,8 @@ export interface CredentialField {
   ntlmType?: number;
   /** For Basic/Digest: the username inside the header is present but empty. */
   emptyUser?: boolean;
+  /** For Digest: the parsed parameters (parsed once here, shared by the checks). */
+  digest?: DigestParams;
 }
 
 export interface CredentialScan {
@@ -63,6 +66,85 @@ export function isCredentialField(name: string): boolean {
   return FIELD_NAMES.has(name.toLowerCase());
 }
 
+/** FIELD_NAMES as char codes, by length: lets the form scanner test a raw name without making a string. */
+const FIELD_CODES: number[][][] = [];
+let FIELD_MIN = Infinity;
+let FIELD_MAX = 0;
+for (const f of FIELD_NAMES) {
+  (FIELD_CODES[f.length] ??= []).push([...f].map((c) => c.charCodeAt(0)));
+  FIELD_MIN = Math.min(FIELD_MIN, f.length);
+  FIELD_MAX = Math.max(FIELD_MAX, f.length);
+}
+
+/**
+ * isCredentialField for the latin1 bytes b[from, to) (a raw name without '%' or '+'), without
+ * allocating. Names with non-ASCII bytes go through toLowerCase like isCredentialField (Unicode case rules).
+ */
+function isCredentialName(b: Buffer, from: number, to: number): boolean {
+  const len = to - from;
+  if (len < FIELD_MIN || len > FIELD_MAX) return false;
+  const cands = FIELD_CODES[len];
+  if (!cands) return false;
+  next: for (const cand of cands) {
+    for (let i = 0; i < len; i++) {
+      let c = b[from + i];
+      if (c >= 0x80) return isCredentialField(b.toString('latin1', from, to));
+      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      if (c !== cand[i]) continue next;
+    }
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Credential fields of application/x-www-form-urlencoded bytes (a body prefix or a query string, read
+ * as latin1), in order: the same fields as parseForm(text).filter(([k]) => isCredentialField(k)), but
+ * walking '&' / '=' over the bytes without materialising every field: only names with '%' or '+'
+ * are decoded, and only credential fields' values.
+ */
+export function scanFormCredentials(b: Buffer, end: number, location: 'form' | 'query', fields: CredentialField[]): void {
+  const n = Math.min(end, b.length);
+  let i = 0;
+  while (i < n) {
+    // The name runs to the first '=' or '&'; the value to the next '&'.
+    let j = i;
+    let c = 0;
+    let encoded = false;
+    for (; j < n; j++) {
+      c = b[j];
+      if (c === 0x3d || c === 0x26) break;
+      if (c === 0x25 || c === 0x2b) encoded = true;
+    }
+    const nameEnd = j;
+    let valueStart = -1;
+    if (j < n && c === 0x3d) {
+      valueStart = ++j;
+      while (j < n && b[j] !== 0x26) j++;
+    }
+    if (nameEnd > i) {
+      let name: string | null = null;
+      if (encoded) {
+        const d = decodeComponent(b.toString('latin1', i, nameEnd));
+        if (isCredentialField(d)) name = d;
+      } else if (isCredentialName(b, i, nameEnd)) name = b.toString('latin1', i, nameEnd);
+      if (name !== null) fields.push(plainField(location, name, valueStart < 0 ? '' : decodeComponent(b.toString('latin1', valueStart, j))));
+    }
+    i = j + 1;
+  }
+}
+
+/** Query parameters that are credential fields (latin1 URIs go through the byte scanner). */
+function scanQueryCredentials(query: string, fields: CredentialField[]): void {
+  if (query === '') return;
+  if (/[^\x00-\xff]/.test(query)) {
+    for (const [k, v] of parseForm(query)) if (isCredentialField(k)) fields.push(plainField('query', k, v));
+    return;
+  }
+  const b = Buffer.from(query, 'latin1');
+  scanFormCredentials(b, b.length, 'query', fields);
+}
+
 const BODY_SCAN_LIMIT = 65536;
 
 export function scanCredentials(req: Message): CredentialScan {
@@ -77,9 +159,8 @@ export function scanCredentials(req: Message): CredentialScan {
     }
   }
   if (req.protocol === 'http') {
-    for (const [k, v] of parseForm(uriQuery(req.uri ?? ''))) {
-      if (isCredentialField(k)) fields.push(plainField('query', k, v));
-    }
+    const uri = req.uri ?? '';
+    if (uri.indexOf('?') >= 0) scanQueryCredentials(uriQuery(uri), fields);
     if (req.bodyLength > 0 && req.decodedBody.length > 0) scanBody(req, fields);
   }
   return { fields, credentials: summarise(fields) };
@@ -99,7 +180,7 @@ function scanBody(req: Message, fields: CredentialField[]): void {
   const type = mediaType(req);
   const body = req.decodedBody;
   if (type === 'application/x-www-form-urlencoded') {
-    for (const [k, v] of parseForm(bodyText(body, BODY_SCAN_LIMIT))) if (isCredentialField(k)) fields.push(plainField('form', k, v));
+    scanFormCredentials(body, BODY_SCAN_LIMIT, 'form', fields);
   } else if (type.startsWith('multipart/form-data')) {
     const ct = header(req.headers, 'content-type') ?? '';
     const b = /boundary="?([^";]+)"?/i.exec(ct)?.[1];
@@ -151,10 +232,12 @@ function authorizationField(n: 'authorization' | 'proxy-authorization', name: st
       if (d.user === '') f.emptyUser = true;
     }
   } else if (scheme === 'digest') {
-    const p = parseAuthItems(v)[0]?.params ?? {};
+    const items = parseAuthItems(v);
+    const p = items[0]?.params ?? {};
     const u = p['username'] ?? p['username*'];
     f.user = u ? u : null;
     if (u === '') f.emptyUser = true;
+    f.digest = digestFromItems(items);
   } else if (scheme === 'ntlm' || scheme === 'negotiate') {
     const t = parseNtlm(rest);
     if (t) {

@@ -4,7 +4,7 @@
 // auth-int, or none (RFC 2069 compatibility).
 
 import { createHash } from 'node:crypto';
-import { parseAuthItems } from './auth-params.js';
+import { parseAuthItems, type AuthItem } from './auth-params.js';
 
 export interface DigestParams {
   /** username, or the decoded username* (RFC 5987); with userhash it is the hash as sent. */
@@ -69,7 +69,11 @@ function decodeExtValue(v: string): string {
 
 /** Parses `Digest username="...", realm="...", ...` (the scheme word is optional). */
 export function parseDigestAuthorization(value: string): DigestParams {
-  const items = parseAuthItems(value);
+  return digestFromItems(parseAuthItems(value));
+}
+
+/** parseDigestAuthorization over an already tokenized value (see parseAuthItems). */
+export function digestFromItems(items: AuthItem[]): DigestParams {
   const item = items.find((x) => x.scheme.toLowerCase() === 'digest') ?? items[0] ?? { scheme: '', params: {} };
   const p = item.params;
   const username = p['username'] ?? (p['username*'] !== undefined ? decodeExtValue(p['username*']) : '');

@@ -29,6 +29,18 @@ export const SEVERITY: Partial<Record<FindingCode, Severity>> = {
 
 /** Sorted, de-duplicated frame numbers. */
 export function uniqFrames(frames: (number | null | undefined)[]): number[] {
+  if (frames.length <= 3) {
+    // The common case (request, response, one more frame): no Set, no sort callback.
+    const out: number[] = [];
+    for (const f of frames) {
+      if (typeof f !== 'number' || !(f > 0)) continue;
+      let i = out.length;
+      while (i > 0 && out[i - 1] > f) i--;
+      if (i > 0 && out[i - 1] === f) continue;
+      out.splice(i, 0, f);
+    }
+    return out;
+  }
   const s = new Set<number>();
   for (const f of frames) if (typeof f === 'number' && f > 0) s.add(f);
   return [...s].sort((a, b) => a - b);

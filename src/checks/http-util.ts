@@ -52,7 +52,8 @@ export function uriQuery(uri: string): string {
   return uri.slice(q + 1, h < 0 ? undefined : h);
 }
 
-function decodeComponent(s: string): string {
+/** Decodes one form/query component ('+' is a space, %XX is UTF-8); malformed escapes are kept as sent. */
+export function decodeComponent(s: string): string {
   // Most names and values need no decoding: skip the regex and decodeURIComponent (hot on large forms).
   if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return s;
   const plus = s.replace(/\+/g, ' ');

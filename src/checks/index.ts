@@ -45,14 +45,22 @@ export function createChecks(o: AnalysisOptions): Checks {
       ctx.exchange.request.credentials = scan.credentials;
       const out: Finding[] = [];
       const a = { ctx, scan, summary, verdict };
-      for (const f of families) if (f.exchange) out.push(...f.exchange(a));
+      for (const f of families) {
+        if (!f.exchange) continue;
+        const fs = f.exchange(a);
+        for (let i = 0; i < fs.length; i++) out.push(fs[i]);
+      }
       return out;
     },
     finish(): Finding[] {
       if (finished) return [];
       finished = true;
       const out: Finding[] = [];
-      for (const f of families) if (f.finish) out.push(...f.finish(store));
+      for (const f of families) {
+        if (!f.finish) continue;
+        const fs = f.finish(store);
+        for (let i = 0; i < fs.length; i++) out.push(fs[i]);
+      }
       return out;
     },
     unauthorized(): UnauthorizedSummary {

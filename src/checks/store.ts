@@ -73,12 +73,29 @@ export class ExchangeStore {
   /** path -> matching shape (null: none), cleared whenever a shape is learned. */
   private matchCache = new Map<string, { template: string; user: string } | null>();
   private static readonly MAX_TEMPLATES = 256;
+  /** Server "ip:port" texts, per ip then port (bounded like the interned strings). */
+  private serverTexts = new Map<string, Map<number, string>>();
+  /** endpointKey per method, then path (interned strings): saves a string per lookup in finish(). */
+  private keyCache = new Map<string, Map<string, string>>();
+  private keyCacheSize = 0;
 
   private intern(s: string): string {
     const v = this.strings.get(s);
     if (v !== undefined) return v;
     if (this.strings.size < 100_000) this.strings.set(s, s);
     return s;
+  }
+
+  private serverText(ip: string, port: number): string {
+    let m = this.serverTexts.get(ip);
+    const v = m?.get(port);
+    if (v !== undefined) return v;
+    const t = this.intern(endpointText(ip, port));
+    if (this.strings.size < 100_000) {
+      if (!m) this.serverTexts.set(ip, (m = new Map()));
+      m.set(port, t);
+    }
+    return t;
   }
 
   private internArray(a: string[]): string[] {
@@ -144,7 +161,7 @@ export class ExchangeStore {
       protocol,
       stream: ex.stream,
       client: this.intern(ctx.clientIp),
-      server: this.intern(endpointText(ctx.serverIp, ctx.serverPort)),
+      server: this.serverText(ctx.serverIp, ctx.serverPort),
       host: protocol === 'http' ? this.internOrNull(header(req.headers, 'host')) : null,
       method: this.intern(method),
       path: this.intern(path),
@@ -211,6 +228,8 @@ export class ExchangeStore {
       }, '');
     this.templates.set(template, { template, re: new RegExp(`^${src}$`) });
     this.matchCache.clear();
+    this.keyCache.clear();
+    this.keyCacheSize = 0;
   }
 
   /** The learned shape a path fits, with the user it names. */
@@ -238,7 +257,17 @@ export class ExchangeStore {
   }
 
   endpointKey(s: ExchangeSummary): string {
-    return `${s.method} ${this.endpointPath(s)}`;
+    if (s.protocol !== 'http') return `${s.method} ${s.path}`;
+    let m = this.keyCache.get(s.method);
+    const k = m?.get(s.path);
+    if (k !== undefined) return k;
+    const key = `${s.method} ${this.endpointPath(s)}`;
+    if (this.keyCacheSize < 100_000) {
+      if (!m) this.keyCache.set(s.method, (m = new Map()));
+      m.set(s.path, key);
+      this.keyCacheSize++;
+    }
+    return key;
   }
 
   /** Summaries grouped by endpoint key (method + path/shape), each in capture order. */

@@ -114,10 +114,13 @@ export function createUnauthorizedFamily(): UnauthorizedFamily {
       }
       if (!list.some((x) => isChallengeStatus(x.status) || (x.status === 403 && acc.length > 0))) continue;
       const nextOf: (ExchangeSummary | null)[] = new Array(list.length).fill(null);
-      const later = new Map<string, ExchangeSummary>();
+      // Keyed by SIP Call-ID, else by client address (two maps: no key string per exchange).
+      const laterByCall = new Map<string, ExchangeSummary>();
+      const laterByClient = new Map<string, ExchangeSummary>();
       for (let i = list.length - 1; i >= 0; i--) {
         const x = list[i];
-        const id = x.callId ? `c|${x.callId}` : `i|${x.client}`;
+        const later = x.callId ? laterByCall : laterByClient;
+        const id = x.callId ? x.callId : x.client;
         nextOf[i] = later.get(id) ?? null;
         if (x.present.length > 0) later.set(id, x);
       }
@@ -296,15 +299,23 @@ function buildSummary(
   first: ExchangeSummary | null,
   userOf: (s: ExchangeSummary) => string | null,
 ): UnauthorizedSummary {
-  const byId = new Map(analyses.map((a) => [a.s.id, a]));
-  const groups = new Map<string, UnauthorizedGroup & { _lastAcc: ExchangeSummary | null }>();
+  const byId = new Map<ExchangeSummary, Analysis>();
+  for (const a of analyses) byId.set(a.s, a);
+  type Group = UnauthorizedGroup & { _lastAcc: ExchangeSummary | null };
+  // endpoint -> server -> client -> user -> group, in first-seen order (server, client and user are interned).
+  const groups: Group[] = [];
   const endpoints = new Set(analyses.map((a) => a.endpointKey));
   for (const key of endpoints) {
+    const byServer = new Map<string, Map<string, Map<string, Group>>>();
     for (const s of byEp.get(key) ?? []) {
-      const an = byId.get(s.id);
+      const an = byId.get(s);
       const user = an ? an.user : userOf(s);
-      const gk = `${key}\u0000${s.server}\u0000${s.client}\u0000${user ?? ''}`;
-      let g = groups.get(gk);
+      let byClient = byServer.get(s.server);
+      if (!byClient) byServer.set(s.server, (byClient = new Map()));
+      let byUser = byClient.get(s.client);
+      if (!byUser) byClient.set(s.client, (byUser = new Map()));
+      // '' and null share a group, as in the key the groups had before.
+      let g = byUser.get(user ?? '');
       if (!g) {
         g = {
           endpoint: key,
@@ -320,7 +331,8 @@ function buildSummary(
           reasons: {},
           _lastAcc: null,
         };
-        groups.set(gk, g);
+        byUser.set(user ?? '', g);
+        groups.push(g);
       }
       if (s.accepted) {
         g.accepted++;
@@ -336,7 +348,7 @@ function buildSummary(
       }
     }
   }
-  const list: UnauthorizedGroup[] = [...groups.values()].map(({ _lastAcc: _drop, ...g }) => g);
+  const list: UnauthorizedGroup[] = groups.map(({ _lastAcc: _drop, ...g }) => g);
   list.sort((a, b) => b.refused - a.refused || a.endpoint.localeCompare(b.endpoint) || a.client.localeCompare(b.client));
   void store;
   return { accepted, refused, firstRefusal: first ? point(first) : null, groups: list };

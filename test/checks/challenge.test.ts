@@ -149,3 +149,23 @@ test('SIP: INVITE answered 407, the retry with a higher CSeq refused again -> re
   assert.equal(r[0].evidence['user'], '1001');
   assert.equal(byCode(findings, 'auth.challenge-unanswered').length, 0);
 });
+
+test('SIP: a new challenge to an unauthenticated REGISTER in the same Call-ID is the one the next answer must match', () => {
+  // As in zeek's sip_wireshark.pcap (frames 6-13): refused after retry, then a REGISTER without credentials
+  // gets a fresh nonce, and the next REGISTER answers that nonce (not the earlier challenge's).
+  const cap = new Capture();
+  const phone = { client: '10.0.0.20:5060' };
+  const auth = (nonce: string) =>
+    `Authorization: Digest username="1001", realm="pbx.example.com", nonce="${nonce}", uri="sip:pbx.example.com", response="00000000000000000000000000000000", algorithm=MD5\n`;
+  cap.add(REG(1, 'c@10.0.0.20'), REG401(1, 'c@10.0.0.20', 'n1'), phone); // frames 1, 2
+  cap.add(REG(2, 'c@10.0.0.20', auth('n1')), REG401(2, 'c@10.0.0.20', 'n2'), phone); // frames 3, 4
+  cap.add(REG(3, 'c@10.0.0.20'), REG401(3, 'c@10.0.0.20', 'n3'), phone); // frames 5, 6
+  const last = cap.add(REG(4, 'c@10.0.0.20', auth('n3')), REG401(4, 'c@10.0.0.20', 'n4'), phone); // frames 7, 8
+  const { findings } = run(cap);
+  assert.deepEqual(byCode(findings, 'auth.challenge-mismatch'), []);
+  const r = byCode(findings, 'auth.rejected-after-retry');
+  assert.equal(r.length, 2);
+  const second = r.find((f) => f.exchange === last.exchange.id)!;
+  assert.equal(second.evidence['challengeFrame'], 6);
+  assert.match(second.message, /answered the 401 challenge \(frame 6\)/);
+});

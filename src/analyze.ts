@@ -154,7 +154,11 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
     (filters.stream === undefined || stream === filters.stream);
   const timeWanted = (iso: string) =>
     (!filters.since || timeOf(iso) >= filters.since.getTime()) && (!filters.until || timeOf(iso) < filters.until.getTime());
+  const filtering = !!(hostSet || portSet || filters.stream !== undefined || filters.since || filters.until);
+  /** Ids of the exchanges the filters keep (only needed when filtering). */
   const keptExchanges = new Set<string>();
+  /** Exchanges with per-exchange findings, until they are delivered. */
+  const withFindings = new Set<string>();
 
   const addFindings = (fs: Finding[], kept: boolean) => {
     if (kept) for (const f of fs) findings.push(f);
@@ -175,7 +179,10 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
     delivered++;
     if (o.onExchange) {
       o.onExchange(x);
-      exchanges.push(skeleton(x));
+      // What the gate needs later: refused/unanswered exchanges and those with findings (findings made at
+      // the end are about refused ones). Accepted exchanges leave nothing behind, so memory stays flat.
+      if (!accepted(x) || withFindings.has(x.id)) exchanges.push(skeleton(x));
+      withFindings.delete(x.id);
       return;
     }
     if (delivered === FULL_EXCHANGES + 1) {
@@ -198,7 +205,8 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
         connectionWanted({ ip: ctx.clientIp, port: ctx.clientPort }, { ip: ctx.serverIp, port: ctx.serverPort }, ex.stream) &&
         timeWanted(ex.request.time);
       if (kept) {
-        keptExchanges.add(ex.id);
+        if (filtering) keptExchanges.add(ex.id);
+        for (const f of fs) if (f.exchange) withFindings.add(f.exchange);
         reorder.push(ex);
         if (reorder.size > REORDER_WINDOW) deliver(reorder.pop()!);
       }
@@ -366,7 +374,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   while (reorder.size) deliver(reorder.pop()!);
   addFindings(network.finish!(), true);
   addFindings(udpMalformed, true);
-  addFindings(checks.finish().filter((f) => !f.exchange || keptExchanges.has(f.exchange)), true);
+  addFindings(checks.finish().filter((f) => !filtering || !f.exchange || keptExchanges.has(f.exchange)), true);
   addFindings(tlsChecks.finish(), true);
 
   if (decoder.stats.fragmentsDropped > 0) hitLimit('fragments', { dropped: decoder.stats.fragmentsDropped });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Exchange, Report } from '../types.js';
 import { orderExchange, orderFinding, renderJson } from './json.js';
-import { redactExchangeAlone, redactReport, SecretSet } from './redact.js';
+import { redactExchangeAlone, redactFindingAlone, redactReport, SecretSet } from './redact.js';
 import { safeJson } from './sanitize.js';
 
 /** Exchange text kept in memory before it goes to a temporary file. */
@@ -24,14 +24,22 @@ export class JsonReportWriter {
   private count = 0;
   private spill: { dir: string; file: string; out: WriteStream } | null = null;
   private pending: Promise<unknown> = Promise.resolve();
-  /** Secrets met in the exchanges, to scrub the findings written at the end. */
-  readonly secrets = new SecretSet();
+  /** Secrets met in each exchange, to scrub the findings about it (only exchanges that had any). */
+  private secretsById = new Map<string, string[]>();
 
   constructor(private o: { redact: boolean; memoryBytes?: number }) {}
 
   /** Serialise one exchange (in the order they should appear). */
   exchange(x: Exchange): void {
-    const shown = this.o.redact ? redactExchangeAlone(x, this.secrets) : x;
+    let shown = x;
+    if (this.o.redact) {
+      const found = new SecretSet();
+      shown = redactExchangeAlone(x, found);
+      // Kept for the exchanges findings are usually about (not accepted); accepted ones are dropped, so
+      // memory does not grow with the traffic (their findings' evidence is still redacted by key).
+      const status = x.response?.status ?? 0;
+      if (found.values.size && !(status >= 200 && status < 400)) this.secretsById.set(x.id, [...found.values]);
+    }
     const text = `    ${safeJson(orderExchange(shown), 2).replace(/\n/g, '\n    ')}`;
     this.parts.push(this.count++ === 0 ? text : `,\n${text}`);
     this.bytes += text.length;
@@ -66,7 +74,7 @@ export class JsonReportWriter {
    */
   async finish(report: Report, out: Writable): Promise<void> {
     const empty: Report = { ...report, exchanges: [], findings: [] };
-    const rest = this.o.redact ? redactReport(empty, this.secrets) : empty;
+    const rest = this.o.redact ? redactReport(empty) : empty;
     const text = renderJson(rest);
     const xMarker = '\n  "exchanges": [],\n';
     const fMarker = '  "findings": [],\n';
@@ -96,7 +104,7 @@ export class JsonReportWriter {
       await write('  "findings": [\n');
       for (let i = 0; i < report.findings.length; i += FINDINGS_CHUNK) {
         const chunk = report.findings.slice(i, i + FINDINGS_CHUNK);
-        const shown = this.o.redact ? redactReport({ ...empty, findings: chunk }, this.secrets).findings : chunk;
+        const shown = this.o.redact ? chunk.map((f) => redactFindingAlone(f, (f.exchange && this.secretsById.get(f.exchange)) || [])) : chunk;
         const body = shown.map((f) => `    ${safeJson(orderFinding(f), 2).replace(/\n/g, '\n    ')}`).join(',\n');
         await write(i === 0 ? body : `,\n${body}`);
       }

@@ -404,3 +404,14 @@ export function redactExchangeAlone(x: Exchange, into?: SecretSet): Exchange {
   if (secrets.values.size === 0) return out;
   return scrubDeep(out, secrets) as Exchange;
 }
+
+/**
+ * One finding redacted on its own (streaming JSON): evidence under secret keys redacted, then copies of
+ * those values, or of `known` (the secrets of the exchange it is about), scrubbed anywhere in it.
+ */
+export function redactFindingAlone(f: Finding, known: readonly string[] = []): Finding {
+  const secrets = new SecretSet();
+  for (const v of known) secrets.add(v);
+  const out = redactFinding(f, secrets);
+  return secrets.values.size === 0 ? out : (scrubDeep(out, secrets) as Finding);
+}

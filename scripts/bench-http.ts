@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { HttpStreamParser as BuiltIn } from '../src/protocols/http.js';
 import { DEFAULT_LIMITS, type Message, type StreamChunk } from '../src/types.js';
+import { rng, syntheticMessages } from '../test/lib/synthetic.js';
 
 const parserPath = process.argv.includes('--parser') ? process.argv[process.argv.indexOf('--parser') + 1] : null;
 const HttpStreamParser: typeof BuiltIn = parserPath ? (await import(pathToFileURL(resolve(parserPath)).href)).HttpStreamParser : BuiltIn;
@@ -18,26 +19,7 @@ function arg(name: string, def: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : def;
 }
 
-/** mulberry32: seeded, so every run parses the same bytes. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const MSS = 1448;
-const WORDS = 'alpha beta gamma delta msisdn text sender message priority callback '.split(' ');
-
-function text(r: () => number, n: number): string {
-  let s = '';
-  while (s.length < n) s += `${WORDS[Math.floor(r() * WORDS.length)]}=${Math.floor(r() * 1e6)}&`;
-  return s.slice(0, n);
-}
 
 interface Conn {
   /** Per direction: the segments in order, plus which request each response answers (for expectMethod). */
@@ -65,37 +47,9 @@ function build(exchanges: number, perConn: number): Conn[] {
     let so = 0;
     let authed = false;
     for (let k = 0; k < perConn; k++) {
-      const post = r() < 0.6;
-      const refuse = !authed && r() < 0.5 ? true : r() < 0.04;
-      const digest = r() < 0.3;
-      const auth = authed || !refuse
-        ? digest
-          ? `Authorization: Digest username="user${e}", realm="api", nonce="n${e}", uri="/api/v1/send", response="${'0'.repeat(32)}", qop=auth, nc=00000001, cnonce="c"\r\n`
-          : `Authorization: Basic ${Buffer.from(`user${e}:secret`).toString('base64')}\r\n`
-        : '';
-      const reqBody = post ? text(r, 200 + Math.floor(r() * 8000)) : '';
-      const req = Buffer.from(
-        `${post ? 'POST' : 'GET'} /api/v1/${post ? 'send' : `status?id=${Math.floor(r() * 1e6)}`} HTTP/1.1\r\nHost: api.example.net\r\nUser-Agent: bench/1.0\r\n${auth}` +
-          (post ? `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${reqBody.length}\r\n` : '') +
-          `\r\n${reqBody}`,
-        'latin1',
-      );
-      let res: Buffer;
-      if (refuse) {
-        res = Buffer.from(`HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: ${digest ? 'Digest realm="api", nonce="n1", qop="auth"' : 'Basic realm="api"'}\r\nContent-Length: 12\r\n\r\nUnauthorized`, 'latin1');
-      } else if (r() < 0.4) {
-        const b = text(r, 200 + Math.floor(r() * 6000));
-        const half = Math.floor(b.length / 2);
-        res = Buffer.from(
-          `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n${half.toString(16)}\r\n${b.slice(0, half)}\r\n${(b.length - half).toString(16)}\r\n${b.slice(half)}\r\n0\r\n\r\n`,
-          'latin1',
-        );
-        authed = true;
-      } else {
-        const b = text(r, 200 + Math.floor(r() * 4000));
-        res = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${b.length}\r\n\r\n${b}`, 'latin1');
-        authed = true;
-      }
+      const m = syntheticMessages(r, `user${e}`, authed);
+      if (m.accepted) authed = true;
+      const { req, res } = m;
       c.client.push(...segments(req, co, frame));
       c.server.push(...segments(res, so, frame));
       co += req.length;

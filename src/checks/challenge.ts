@@ -187,6 +187,20 @@ export function createChallengeFamily(): AuthFamily {
       const challenges = isChallengeStatus(status) ? responseChallenges(ctx.res, status) : [];
       const stale = challenges.some((c) => c.stale === true);
       const answering = p ? authFieldFor(scan.fields, p.status) : undefined;
+      /** A challenge now waiting for this client's answer. */
+      const newPending = (reqHadAuth: boolean, afterRejection: boolean): Pending => ({
+        status,
+        ref,
+        challenges: compact(challenges),
+        reqHadAuth,
+        afterRejection,
+        count: 1,
+        frames: ref.frames.slice(),
+        endpoint,
+        client: s.client,
+        cseq: s.cseq,
+        protocol: s.protocol,
+      });
 
       if (p && answering) {
         pending.delete(key);
@@ -253,19 +267,7 @@ export function createChallengeFamily(): AuthFamily {
               ),
             );
           }
-          setPending(key, {
-            status,
-            ref,
-            challenges: compact(challenges),
-            reqHadAuth: false,
-            afterRejection: !stale && !continuing,
-            count: 1,
-            frames: ref.frames.slice(),
-            endpoint,
-            client: s.client,
-            cseq: s.cseq,
-            protocol: s.protocol,
-          });
+          setPending(key, newPending(false, !stale && !continuing));
         }
       } else if (p) {
         if (isChallengeStatus(status)) {
@@ -278,19 +280,7 @@ export function createChallengeFamily(): AuthFamily {
           if (s.cseq !== null) p.cseq = s.cseq;
         } else if (isAccepted(status)) pending.delete(key);
       } else if (isChallengeStatus(status)) {
-        setPending(key, {
-          status,
-          ref,
-          challenges: compact(challenges),
-          reqHadAuth: !!authFieldFor(scan.fields, status) && !stale,
-          afterRejection: false,
-          count: 1,
-          frames: ref.frames.slice(),
-          endpoint,
-          client: s.client,
-          cseq: s.cseq,
-          protocol: s.protocol,
-        });
+        setPending(key, newPending(!!authFieldFor(scan.fields, status) && !stale, false));
       }
 
       if (isChallengeStatus(status)) {

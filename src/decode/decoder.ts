@@ -273,20 +273,6 @@ export class Decoder {
       };
       return this.packet('tcp', b, p, capEnd, capEnd, capEnd, tcp);
     }
-    if (p + hl > capEnd) {
-      // The header is whole on the wire but the snap length cut it (options or more): tshark still
-      // analyses it (tcp.stream, base sequence number), so it goes on with no captured payload and the
-      // whole payload counted as missing. The options that were captured are read.
-      const tcp: TcpHeader = {
-        seq: b.readUInt32BE(p + 4),
-        ack: b.readUInt32BE(p + 8),
-        flags: b[p + 13],
-        window: (b[p + 14] << 8) | b[p + 15],
-        headerLength: hl,
-      };
-      if (hl > 20) tcpOptions(b, p + 20, capEnd, tcp);
-      return this.packet('tcp', b, p, capEnd, capEnd, capEnd + (wireEnd - (p + hl)), tcp);
-    }
     const tcp: TcpHeader = {
       seq: b.readUInt32BE(p + 4),
       ack: b.readUInt32BE(p + 8),
@@ -294,7 +280,12 @@ export class Decoder {
       window: (b[p + 14] << 8) | b[p + 15],
       headerLength: hl,
     };
-    if (hl > 20) tcpOptions(b, p + 20, p + hl, tcp);
+    const cut = p + hl > capEnd;
+    if (hl > 20) tcpOptions(b, p + 20, cut ? capEnd : p + hl, tcp);
+    // The header is whole on the wire but the snap length cut it (options or more): tshark still analyses
+    // it (tcp.stream, base sequence number), so it goes on with no captured payload and the whole payload
+    // counted as missing.
+    if (cut) return this.packet('tcp', b, p, capEnd, capEnd, capEnd + (wireEnd - (p + hl)), tcp);
     return this.packet('tcp', b, p, p + hl, capEnd, wireEnd, tcp);
   }
 

@@ -55,15 +55,19 @@ function body(r: () => number, n: number): string {
   return s.slice(0, n);
 }
 
-/** Queue one request/response pair on the connection. */
-function exchange(c: Conn, r: () => number): void {
+/**
+ * One request/response pair of the synthetic traffic: mixed POST/GET, Basic or Digest credentials once
+ * `authed` (or by chance), a 401 challenge now and then (often for the first request), chunked or
+ * Content-Length responses. Shared by the capture writer below and scripts/bench-http.ts.
+ */
+export function syntheticMessages(r: () => number, user: string, authed: boolean): { req: Buffer; res: Buffer; accepted: boolean } {
   const post = r() < 0.6;
-  const refuse = !c.authed && r() < 0.5 ? true : r() < 0.04; // first request often challenged; ~7% overall
+  const refuse = !authed && r() < 0.5 ? true : r() < 0.04; // first request often challenged; ~7% overall
   const digest = r() < 0.3;
-  const auth = c.authed || !refuse
+  const auth = authed || !refuse
     ? digest
-      ? `Authorization: Digest username="${c.user}", realm="api", nonce="n${c.cport}", uri="/api/v1/send", response="${'0'.repeat(32)}", qop=auth, nc=00000001, cnonce="c"\r\n`
-      : `Authorization: Basic ${Buffer.from(`${c.user}:secret`).toString('base64')}\r\n`
+      ? `Authorization: Digest username="${user}", realm="api", nonce="n${user}", uri="/api/v1/send", response="${'0'.repeat(32)}", qop=auth, nc=00000001, cnonce="c"\r\n`
+      : `Authorization: Basic ${Buffer.from(`${user}:secret`).toString('base64')}\r\n`
     : '';
   const reqBody = post ? body(r, 200 + Math.floor(r() * 8000)) : '';
   const req = Buffer.from(
@@ -72,25 +76,30 @@ function exchange(c: Conn, r: () => number): void {
       `\r\n${reqBody}`,
     'latin1',
   );
-  let res: Buffer;
   if (refuse) {
-    res = Buffer.from(
+    const res = Buffer.from(
       `HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: ${digest ? 'Digest realm="api", nonce="n1", qop="auth"' : 'Basic realm="api"'}\r\nContent-Length: 12\r\n\r\nUnauthorized`,
       'latin1',
     );
-  } else if (r() < 0.4) {
+    return { req, res, accepted: false };
+  }
+  if (r() < 0.4) {
     const b = body(r, 200 + Math.floor(r() * 6000));
     const half = Math.floor(b.length / 2);
-    res = Buffer.from(
+    const res = Buffer.from(
       `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n${half.toString(16)}\r\n${b.slice(0, half)}\r\n${(b.length - half).toString(16)}\r\n${b.slice(half)}\r\n0\r\n\r\n`,
       'latin1',
     );
-    c.authed = true;
-  } else {
-    const b = body(r, 200 + Math.floor(r() * 4000));
-    res = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${b.length}\r\n\r\n${b}`, 'latin1');
-    c.authed = true;
+    return { req, res, accepted: true };
   }
+  const b = body(r, 200 + Math.floor(r() * 4000));
+  return { req, res: Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${b.length}\r\n\r\n${b}`, 'latin1'), accepted: true };
+}
+
+/** Queue one request/response pair on the connection. */
+function exchange(c: Conn, r: () => number): void {
+  const { req, res, accepted } = syntheticMessages(r, c.user, c.authed);
+  if (accepted) c.authed = true;
   for (const [fromServer, data] of [[false, req], [true, res]] as [boolean, Buffer][]) {
     for (let off = 0; off < data.length; off += MSS) c.queue.push([fromServer, PSH | ACK, data.subarray(off, off + MSS)]);
     c.queue.push([!fromServer, ACK, Buffer.alloc(0)]);

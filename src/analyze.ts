@@ -277,7 +277,9 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   const tracker = new TcpTracker({
     limits,
     factory: (conn: TcpConnection) =>
-      connectionWanted(conn.client, conn.server, conn.stream) || o.follow === conn.stream
+      // Every connection is parsed (the 401 correlation compares with other clients' requests, and ids stay
+      // the same whatever is filtered); only `follow` looks at one stream and may skip the others.
+      o.follow === undefined || o.follow === conn.stream
         ? new ConnectionHandler(conn, builder, sink, {
             limits,
             // Keys given on the command line or met in a pcapng Decryption Secrets Block so far.

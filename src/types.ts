@@ -117,6 +117,9 @@ export function endpointText(ip: string, port: number): string {
  * Reassembled bytes of one direction of a TCP connection, handed to a protocol parser in order.
  * `frames[i]` tells which frame carried the bytes from `offsets[i]` on (offsets relative to the
  * start of `data`), so a parser can name the frame that started or completed a message.
+ * `data` is a view (often of the captured packet itself): valid only during the call that gets it.
+ * A consumer that keeps bytes past the call must copy them (Buffer.from / copy), never keep `data`
+ * or a subarray of it. The arrays may be kept.
  */
 export interface StreamChunk {
   data: Buffer;

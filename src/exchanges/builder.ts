@@ -46,10 +46,23 @@ interface Pending {
   interim: { frame: number; status: number }[];
 }
 
+/** isoTime() with the date and time of day formatted once per second (many messages share a second). */
+let lastSec = NaN;
+let lastBase = '';
+function isoTimeCached(t: Timestamp): string {
+  if (t.sec !== lastSec) {
+    lastBase = isoTime({ sec: t.sec, nsec: 0, digits: 0 }).slice(0, -1); // "2023-11-14T22:13:20"
+    lastSec = t.sec;
+  }
+  const digits = Math.max(0, Math.min(9, t.digits));
+  if (digits === 0) return `${lastBase}Z`;
+  return `${lastBase}.${String(t.nsec).padStart(9, '0').slice(0, digits)}Z`;
+}
+
 export function toRequestJson(m: Message): RequestJson {
-  return {
+  const r: RequestJson = {
     frame: m.frame,
-    time: isoTime(m.time),
+    time: isoTimeCached(m.time),
     method: m.method ?? '',
     uri: m.uri ?? '',
     version: m.version,
@@ -57,27 +70,30 @@ export function toRequestJson(m: Message): RequestJson {
     bodyLength: m.bodyLength,
     credentials: null,
     firstFrame: m.firstFrame,
-    ...(m.incomplete ? { incomplete: true } : {}),
   };
+  if (m.incomplete) r.incomplete = true;
+  return r;
 }
 
 export function toResponseJson(m: Message): ResponseJson {
-  return {
+  const r: ResponseJson = {
     frame: m.frame,
-    time: isoTime(m.time),
+    time: isoTimeCached(m.time),
     status: m.status ?? 0,
     reason: m.reason ?? '',
     headers: m.headers,
     bodyLength: m.bodyLength,
     firstFrame: m.firstFrame,
-    ...(m.incomplete ? { incomplete: true } : {}),
   };
+  if (m.incomplete) r.incomplete = true;
+  return r;
 }
 
 /** First value of a header (case-insensitive). */
 export function header(m: Message, name: string): string | undefined {
   const n = name.toLowerCase();
-  for (const [k, v] of m.headers) if (k.toLowerCase() === n) return v;
+  // lower-casing never makes a string shorter: a longer name cannot match (and costs no new string)
+  for (const [k, v] of m.headers) if (k.length <= n.length && k.toLowerCase() === n) return v;
   return undefined;
 }
 
@@ -120,9 +136,9 @@ export class ExchangeBuilder {
       request: toRequestJson(p.req),
       response: res ? toResponseJson(res) : null,
       transport: p.path.transport,
-      ...(p.path.tls ? { tls: true } : {}),
-      ...(p.interim.length ? { interim: p.interim } : {}),
     };
+    if (p.path.tls) ex.tls = true;
+    if (p.interim.length) ex.interim = p.interim;
     if (!res) this.stats.unanswered++;
     this.ev.onExchange({
       exchange: ex,
@@ -145,7 +161,7 @@ export class ExchangeBuilder {
       client: endpointText(path.clientIp, path.clientPort),
       server: endpointText(path.serverIp, path.serverPort),
       frame: m.frame,
-      time: isoTime(m.time),
+      time: isoTimeCached(m.time),
       status: m.status ?? 0,
       reason: m.reason ?? '',
       firstFrame: m.firstFrame,

@@ -91,10 +91,14 @@ export class ByteRouter {
     private o: { limits: Limits; keylog?: KeyLog; insideTls?: boolean; allowTls: boolean },
   ) {}
 
+  /** The HTTP path, made once per requester (read-only downstream: one object per connection, not per message). */
+  private cachedPath: Path | null = null;
   private path(): Path {
+    const cached = this.cachedPath;
     const c = this.requester === 'client' ? this.conn.client : this.conn.server;
+    if (cached !== null && cached.clientIp === c.ip && cached.clientPort === c.port) return cached;
     const s = this.requester === 'client' ? this.conn.server : this.conn.client;
-    return { transport: 'tcp', stream: this.conn.stream, clientIp: c.ip, clientPort: c.port, serverIp: s.ip, serverPort: s.port, tls: this.o.insideTls };
+    return (this.cachedPath = { transport: 'tcp', stream: this.conn.stream, clientIp: c.ip, clientPort: c.port, serverIp: s.ip, serverPort: s.port, tls: this.o.insideTls });
   }
 
   data(dir: Direction, chunk: StreamChunk): void {

@@ -38,7 +38,7 @@ interface Piece {
   time: Timestamp;
 }
 
-/** A copy the caller may keep (memcpy; Buffer.from(buffer) goes byte by byte on Node 20). */
+/** A copy kept for out-of-order pieces (memcpy; Buffer.from(buffer) goes byte by byte on Node 20). */
 function copy(b: Buffer): Buffer {
   const out = Buffer.allocUnsafe(b.length);
   b.copy(out, 0, 0, b.length);
@@ -231,7 +231,9 @@ export class Reassembler {
       // [cur, stop) is new: split into its captured and missing parts
       if (cur < capEnd) {
         const to = stop < capEnd ? stop : capEnd;
-        i = this.put(i, cur, to, payload.subarray(cur - o, to - o), frame, time);
+        // the usual case, a whole new segment, is handed over as it is (no view object per segment)
+        const bytes = cur === o && to === capEnd ? payload : payload.subarray(cur - o, to - o);
+        i = this.put(i, cur, to, bytes, frame, time);
         cur = to;
       }
       if (cur < stop) {
@@ -243,13 +245,16 @@ export class Reassembler {
     return kind;
   }
 
-  /** Deliver [start, end) now if it is next in order, else buffer a copy at index i; returns the next index. */
+  /**
+   * Deliver [start, end) now if it is next in order (as a view of the caller's payload: the handler reads it
+   * during the call and copies what it keeps), else buffer a copy at index i; returns the next index.
+   */
   private put(i: number, start: number, end: number, bytes: Buffer | null, frame: number, time: Timestamp): number {
-    const data = bytes === null ? null : copy(bytes);
     if (start === this.nextOffset && (this.pending.length === 0 || this.pending[0].start >= end)) {
-      this.emit(start, end, data, frame, time);
+      this.emit(start, end, bytes, frame, time);
       return i;
     }
+    const data = bytes === null ? null : copy(bytes);
     this.pending.splice(i, 0, { start, end, data, frame, time });
     if (data) this.pendingBytes += data.length;
     return i + 1;

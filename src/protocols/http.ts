@@ -574,8 +574,10 @@ export class HttpStreamParser {
    */
   private fastHead(pos: number, stop: number): number {
     const d = this.data;
-    const e = d.subarray(pos, stop).indexOf(CRLFCRLF);
-    if (e < 0) return -1;
+    // the first CRLFCRLF from pos is the one in data[pos..stop) if that holds one (no view object per head)
+    const at = d.indexOf(CRLFCRLF, pos);
+    if (at < 0 || at + 4 > stop) return -1;
+    const e = at - pos;
     const s = d.toString('latin1', pos, pos + e + 2); // the start line and header lines, each with its CRLF
     let nl = s.indexOf('\n');
     if (nl < 1 || s.indexOf('\r') !== nl - 1) return -1;

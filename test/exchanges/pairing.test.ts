@@ -94,3 +94,25 @@ test('SIP requests without Call-ID or CSeq (damaged) are each reported, not coll
   b.finish();
   assert.deepEqual(seen, ['ACK@1', 'REGISTER@2', 'unpaired 401@3', 'INVITE@4']);
 });
+
+test('request and response times keep the capture precision, within one second and across seconds', () => {
+  const times: string[] = [];
+  const b = new ExchangeBuilder({ onExchange: (c) => times.push(c.exchange.request.time, c.exchange.response?.time ?? '-'), onUnpaired: (u) => times.push(`unpaired ${u.time}`) });
+  const path = { transport: 'udp' as const, stream: null, clientIp: '192.0.2.10', clientPort: 5060, serverIp: '192.0.2.20', serverPort: 5060 };
+  const at = (text: string, frame: number, sec: number, nsec: number, digits: number) =>
+    parseSipDatagram(Buffer.from(text, 'latin1'), frame, { sec, nsec, digits }, DEFAULT_LIMITS) as Message;
+  const reg = (n: number) => `REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK${n}\r\nCall-ID: c${n}@h\r\nCSeq: 1 REGISTER\r\n\r\n`;
+  const ok = (n: number) => `SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK${n}\r\nCall-ID: c${n}@h\r\nCSeq: 1 REGISTER\r\n\r\n`;
+  // 1700000000 = 2023-11-14T22:13:20Z
+  b.sipMessage(path, at(reg(1), 1, 1700000000, 5_000, 6)); // same second, µs
+  b.sipMessage(path, at(ok(1), 2, 1700000000, 123_456_789, 9)); // same second, ns
+  b.sipMessage(path, at(reg(2), 3, 1700000061, 999_999_999, 6)); // next minute: digits cut, not rounded
+  b.sipMessage(path, at(ok(2), 4, 1700000061, 0, 0)); // no fraction
+  b.sipMessage(path, at(ok(3), 5, 1699999999, 1, 9)); // an earlier second again, answer to nothing
+  b.finish();
+  assert.deepEqual(times, [
+    '2023-11-14T22:13:20.000005Z', '2023-11-14T22:13:20.123456789Z',
+    '2023-11-14T22:14:21.999999Z', '2023-11-14T22:14:21Z',
+    'unpaired 2023-11-14T22:13:19.000000001Z',
+  ]);
+});

@@ -23,7 +23,7 @@ function make(limit = 1 << 20) {
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 
-test('delivers in order from the byte after the SYN, and copies what it keeps', () => {
+test('delivers in order from the byte after the SYN: in-order bytes as a view, held bytes copied', () => {
   const { r, out, chunks } = make();
   r.segment(100, SYN, b(''), 0, 1, T);
   const src = b('abc');
@@ -34,7 +34,11 @@ test('delivers in order from the byte after the SYN, and copies what it keeps', 
   held.fill(0x7a);
   r.segment(104, ACK, b('XYZ'), 0, 4, T);
   assert.deepEqual(out, ['abc', 'XYZ', 'def']);
-  assert.equal(chunks[0].data.toString(), 'abc', 'delivered bytes are the handler\'s own');
+  // in order: the handler gets a view of the caller's payload, valid during the call only (no copy per segment)
+  assert.ok(chunks[0].data.buffer === src.buffer && chunks[0].data.byteOffset === src.byteOffset, 'in-order bytes are not copied');
+  assert.equal(chunks[0].data.toString(), 'zzz', 'so a handler must copy what it keeps');
+  // buffered out of order: the reassembler's own copy, unaffected by the caller reusing its buffer
+  assert.equal(chunks[2].data.toString(), 'def');
   assert.deepEqual(chunks.map((c) => [c.streamOffset, c.frames[0]]), [[0, 2], [3, 4], [6, 3]]);
 });
 

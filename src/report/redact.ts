@@ -79,14 +79,21 @@ export class SecretSet {
   }
 
   delete(v: string): void {
-    if (this.values.delete(v)) this.index = null;
+    if (this.values.delete(v)) {
+      this.index = null;
+      this.sorted = null;
+    }
   }
 
   private put(v: string): void {
     if (this.values.has(v)) return;
     this.values.add(v);
     this.index = null;
+    this.sorted = null;
   }
+
+  /** The values longest first, for the few-secrets scrub; rebuilt after a change. */
+  private sorted: string[] | null = null;
 
   /** Replace every occurrence of a collected secret in s (longest match first), in one pass over s. */
   scrub(s: string): string {
@@ -119,7 +126,8 @@ export class SecretSet {
   }
 
   private scrubFew(s: string): string {
-    return scrubFewImpl(this.values, s);
+    this.sorted ??= [...this.values].sort((a, b) => b.length - a.length);
+    return scrubFewImpl(this.sorted, s);
   }
 
   /** Add every secret of another set (bounded: past `max` values, new ones are not kept). */
@@ -132,10 +140,9 @@ export class SecretSet {
 }
 
 /** Few secrets (one exchange's): a native indexOf per secret beats the indexed scan. */
-function scrubFewImpl(values: Iterable<string>, s: string): string {
+function scrubFewImpl(longestFirst: readonly string[], s: string): string {
   let out = s;
-  const sorted = [...values].sort((a, b) => b.length - a.length);
-  for (const v of sorted) if (out.includes(v)) out = out.split(v).join(redactValue(v));
+  for (const v of longestFirst) if (out.includes(v)) out = out.split(v).join(redactValue(v));
   return out;
 }
 

@@ -19,6 +19,7 @@ import { createChecks } from './checks/index.js';
 import { createNetworkChecks } from './checks/network.js';
 import { createTlsChecks } from './checks/tls.js';
 import { VERSION } from './version.js';
+import { isAcceptedStatus } from './util/status.js';
 
 export interface Filters {
   /** Keep what involves one of these IP addresses. */
@@ -57,8 +58,7 @@ function skeleton(x: Exchange): Exchange {
 }
 
 function accepted(x: Exchange): boolean {
-  const s = x.response?.status ?? 0;
-  return s >= 200 && s < 400;
+  return isAcceptedStatus(x.response?.status);
 }
 
 const exchangeOrder = (a: Exchange, b: Exchange) => a.request.frame - b.request.frame || Number(a.id.slice(1)) - Number(b.id.slice(1));
@@ -290,22 +290,24 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   });
 
   // ---------------------------------------------------------------- UDP (SIP)
-  const udpMalformed: Finding[] = [];
+  /** Unparseable SIP datagrams, one finding per path (src -> dst) with a count. */
+  const udpMalformed = new Map<string, Finding>();
   const udp = (d: DecodedPacket) => {
     const p = d.payload;
     if (p.length < 12) return;
     const sipPort = SIP_PORTS.has(d.srcPort) || SIP_PORTS.has(d.dstPort);
-    if (!sipPort) {
-      const k = detectStart(p.subarray(0, 64));
-      if (k !== 'sip-request' && k !== 'sip-response') return;
-    }
+    let kind: ReturnType<typeof detectStart> | undefined;
+    const looksSip = () => {
+      kind ??= detectStart(p.subarray(0, 64));
+      return kind === 'sip-request' || kind === 'sip-response';
+    };
+    if (!sipPort && !looksSip()) return;
     const parsed = parseSipDatagram(p, d.frame, d.time, limits);
     if (!parsed) {
       // It starts like SIP but could not be parsed (e.g. a header block over --max-header): say so once per path.
-      const k = detectStart(p.subarray(0, 64));
-      if (k === 'sip-request' || k === 'sip-response') {
-        const key = `udp|${d.src}|${d.srcPort}|${d.dst}|${d.dstPort}`;
-        const f = malformedByStream.get(key);
+      if (looksSip()) {
+        const key = `${d.src}|${d.srcPort}|${d.dst}|${d.dstPort}`;
+        const f = udpMalformed.get(key);
         if (f) (f.evidence as { count: number }).count++;
         else {
           const nf: Finding = {
@@ -318,8 +320,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
             filter: `frame.number == ${d.frame}`,
             evidence: { protocol: 'sip', transport: 'udp', client: endpointText(d.src, d.srcPort), server: endpointText(d.dst, d.dstPort), bytes: p.length, count: 1 },
           };
-          malformedByStream.set(key, nf);
-          udpMalformed.push(nf);
+          udpMalformed.set(key, nf);
         }
       }
       return;
@@ -342,8 +343,8 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
 
   // ---------------------------------------------------------------- read
   let packets = 0;
-  const decoder = new Decoder({ limits, onProblem: (p) => problems.push(p) });
   const problems: CaptureProblem[] = [];
+  const decoder = new Decoder({ limits, onProblem: (p) => problems.push(p) });
   let frame = 1;
   for (let i = 0; i < files.length; i++) {
     const file = files[i];
@@ -375,7 +376,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   builder.finish();
   while (reorder.size) deliver(reorder.pop()!);
   addFindings(network.finish!(), true);
-  addFindings(udpMalformed, true);
+  addFindings([...udpMalformed.values()], true);
   addFindings(checks.finish().filter((f) => !filtering || !f.exchange || keptExchanges.has(f.exchange)), true);
   addFindings(tlsChecks.finish(), true);
 

@@ -1,6 +1,7 @@
 // Small helpers shared by the check families: header lookup, URI path/query splitting,
 // form decoding, status classes and SIP Call-ID/CSeq reading. No state, no I/O.
 
+import { isAcceptedStatus } from '../util/status.js';
 import type { HttpHeaders, Message } from '../types.js';
 
 /** First value of a header (case-insensitive name), or undefined. */
@@ -85,9 +86,7 @@ export function mediaType(m: Message): string {
 }
 
 /** 2xx or 3xx: the server accepted the request (for SIP, 2xx only counts; 3xx redirects are not refusals either). */
-export function isAccepted(status: number | null | undefined): boolean {
-  return status != null && status >= 200 && status < 400;
-}
+export const isAccepted = isAcceptedStatus;
 
 export function isChallengeStatus(status: number | null | undefined): boolean {
   return status === 401 || status === 407;

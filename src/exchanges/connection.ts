@@ -136,7 +136,8 @@ export class ByteRouter {
   }
 
   private detect(dir: Direction): void {
-    const k = detectStart(this.prefix(dir));
+    const head = this.prefix(dir);
+    const k = detectStart(head);
     this.kinds[dir] = k;
     if (k) {
       this.start(k, dir);
@@ -145,7 +146,7 @@ export class ByteRouter {
     // Not recognisable at its start: maybe the capture began mid-message. Look for a start line inside.
     const other: Direction = dir === 'client' ? 'server' : 'client';
     if (!this.conn.sawSyn || this.pendingBytes[dir] >= DETECT_BYTES) {
-      const text = this.prefix(dir).toString('latin1');
+      const text = head.toString('latin1');
       if (REQUEST_LINE.test(text)) return this.start('http-request', dir, true);
       if (STATUS_LINE.test(text)) return this.start('http-response', dir, true);
     }

@@ -12,6 +12,7 @@ import type { Exchange, Report } from '../types.js';
 import { orderExchange, orderFinding, renderJson } from './json.js';
 import { redactExchangeAlone, redactFindingAlone, redactReport, SecretSet } from './redact.js';
 import { safeJson } from './sanitize.js';
+import { isAcceptedStatus } from '../util/status.js';
 
 /** Exchange text kept in memory before it goes to a temporary file. */
 const MEMORY_BYTES = 8 << 20;
@@ -37,8 +38,7 @@ export class JsonReportWriter {
       shown = redactExchangeAlone(x, found);
       // Kept for the exchanges findings are usually about (not accepted); accepted ones are dropped, so
       // memory does not grow with the traffic (their findings' evidence is still redacted by key).
-      const status = x.response?.status ?? 0;
-      if (found.values.size && !(status >= 200 && status < 400)) this.secretsById.set(x.id, [...found.values]);
+      if (found.values.size && !isAcceptedStatus(x.response?.status)) this.secretsById.set(x.id, [...found.values]);
     }
     const text = `    ${safeJson(orderExchange(shown), 2).replace(/\n/g, '\n    ')}`;
     this.parts.push(this.count++ === 0 ? text : `,\n${text}`);

@@ -1,6 +1,7 @@
 // Inline SVG timeline for the HTML report: per endpoint, accepted and refused requests over the
 // capture's time, as two lanes with distinct marks and colours, labelled time ticks and a legend.
 
+import { isAcceptedStatus } from '../util/status.js';
 import type { Exchange } from '../types.js';
 import { isRefusal, isoToMs } from './model.js';
 import { escapeHtml, printable } from './sanitize.js';
@@ -19,8 +20,7 @@ const Y_AXIS = 80;
 
 /** Accepted: a final answer below 400 (the request got through authentication). */
 export function isAccepted(x: Exchange): boolean {
-  const s = x.response?.status;
-  return s !== undefined && s >= 200 && s < 400;
+  return isAcceptedStatus(x.response?.status);
 }
 
 const STEPS_MS = [

@@ -390,7 +390,8 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
       stream: null,
       frames: [],
       filter: '',
-      evidence: { limit: what, count: n, ...(limitDetail.get(what) ?? {}) },
+      // The detail first: some carry their own `limit` (the configured number), which must not hide the name.
+      evidence: { ...(limitDetail.get(what) ?? {}), limit: what, count: n },
     });
   }
 

@@ -209,6 +209,7 @@ function limitReported(report: any, name: string): LimitHit | null {
   const f = report.findings.find((x: any) => x.code === 'limit.reached' && (x.evidence?.limit === name || x.message.includes(`--max-${name}`)));
   if (f) {
     assert.match(f.message, new RegExp(`--max-${name}\\b`), 'limit.reached says which option raises it');
+    assert.equal(f.evidence.limit, name, 'evidence.limit names the limit');
     return { how: `limit.reached: ${f.message}` };
   }
   const m = report.findings.find((x: any) => x.code === 'http.malformed' && /larger than|limit/i.test(x.message));

@@ -1,70 +1,130 @@
 // The JSON report written as the analysis goes: each exchange is redacted and serialised once, when it
-// completes, and dropped; the text is held in memory up to a bound and spilled to a temporary file past it.
-// At the end the report is written in the contract's key order (tool, inputs, stats, exchanges,
-// findings, ...), the exchanges copied in between, so memory does not grow with the number of exchanges.
+// completes (exchange-json.ts), and dropped; the text is gathered in chunks of about 256 KB, each
+// written synchronously to a temporary file (created at the first chunk, so a small report never
+// makes one). At the end the report is written in the contract's key order (tool, inputs, stats,
+// exchanges, findings, ...), the exchanges copied in between, so memory does not grow with the
+// number of exchanges.
 
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
+import { makeTempDir, removeTempDir, trackTempDir } from '../util/temp.js';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Exchange, Report } from '../types.js';
-import { orderExchange, orderFinding, renderJson } from './json.js';
-import { redactExchangeAlone, redactFindingAlone, redactReport, SecretSet } from './redact.js';
-import { safeJson } from './sanitize.js';
+import { JsonSink, writeExchangeJson } from './exchange-json.js';
+import { orderFinding, renderJson } from './json.js';
+import { redactFindingForJson, redactReport, SecretSet } from './redact.js';
+import { safeJsonText } from './sanitize.js';
 import { isAcceptedStatus } from '../util/status.js';
 
-/** Exchange text kept in memory before it goes to a temporary file. */
-const MEMORY_BYTES = 8 << 20;
+/** Bytes of exchange text gathered before they are written to the temporary file. */
+const CHUNK_BYTES = 256 << 10;
 /** Findings redacted and written at a time. */
 const FINDINGS_CHUNK = 500;
 
+const DONE: Promise<void> = Promise.resolve();
+const FINDINGS_OPEN = '{\n  "findings": [\n';
+const FINDINGS_CLOSE = '\n  ]\n}';
+
+/**
+ * The state of a writer that has taken all its exchanges, passed to another thread (structured-clone
+ * safe) to write the report there: JsonReportWriter.resume(h).finish(...). The receiver owns the
+ * temporary file from then on (finish or dispose removes it).
+ */
+export interface JsonHandoff {
+  redact: boolean;
+  /** Exchanges written. */
+  count: number;
+  /** Text after what the temporary file holds. */
+  text: string;
+  /** The temporary file (closed) with the text before `text`, and its directory; null when none. */
+  spill: { dir: string; file: string } | null;
+  /** Secrets met in each exchange that had any (not accepted ones), to scrub the findings about it. */
+  secretsById: Map<string, string[]>;
+}
+
 export class JsonReportWriter {
-  private parts: string[] = [];
-  private bytes = 0;
+  /** Text not yet written to the temporary file, as UTF-8 (about one chunk: reused, never long-lived text). */
+  private sink = new JsonSink(CHUNK_BYTES + (64 << 10));
   private count = 0;
-  private spill: { dir: string; file: string; out: WriteStream } | null = null;
-  private pending: Promise<unknown> = Promise.resolve();
+  private spill: { dir: string; file: string; fd: number } | null = null;
   /** Secrets met in each exchange, to scrub the findings about it (only exchanges that had any). */
   private secretsById = new Map<string, string[]>();
 
-  constructor(private o: { redact: boolean; memoryBytes?: number }) {}
+  /** `memoryBytes`: bytes of text gathered before a write to the temporary file (default 256 KiB). */
+  /** `dir`: an empty directory to put the temporary file in (it is removed with the file); default: a new one. */
+  constructor(private o: { redact: boolean; memoryBytes?: number; dir?: string }) {}
 
   /** Serialise one exchange (in the order they should appear). */
   exchange(x: Exchange): void {
-    let shown = x;
-    if (this.o.redact) {
-      const found = new SecretSet();
-      shown = redactExchangeAlone(x, found);
-      // Kept for the exchanges findings are usually about (not accepted); accepted ones are dropped, so
-      // memory does not grow with the traffic (their findings' evidence is still redacted by key).
-      if (found.values.size && !isAcceptedStatus(x.response?.status)) this.secretsById.set(x.id, [...found.values]);
+    const found = this.o.redact ? new SecretSet() : undefined;
+    const start = this.sink.pos;
+    try {
+      if (this.count > 0) this.sink.raw(',\n');
+      writeExchangeJson(this.sink, x, this.o.redact, found);
+    } catch (e) {
+      this.sink.pos = start; // nothing of an exchange that could not be written
+      throw e;
     }
-    const text = `    ${safeJson(orderExchange(shown), 2).replace(/\n/g, '\n    ')}`;
-    this.parts.push(this.count++ === 0 ? text : `,\n${text}`);
-    this.bytes += text.length;
-    if (this.bytes >= (this.o.memoryBytes ?? MEMORY_BYTES)) this.flushToDisk();
+    this.count++;
+    // Kept for the exchanges findings are usually about (not accepted); accepted ones are dropped, so
+    // memory does not grow with the traffic (their findings' evidence is still redacted by key).
+    if (found && found.values.size && !isAcceptedStatus(x.response?.status)) this.secretsById.set(x.id, [...found.values]);
+    if (this.sink.pos >= (this.o.memoryBytes ?? CHUNK_BYTES)) this.flushToDisk();
   }
 
   private flushToDisk(): void {
     if (!this.spill) {
-      const dir = mkdtempSync(join(tmpdir(), 'authcap-spill-'));
+      const dir = this.o.dir ?? makeTempDir('authcap-spill-');
       const file = join(dir, 'exchanges.json');
-      this.spill = { dir, file, out: createWriteStream(file) };
+      try {
+        this.spill = { dir, file, fd: openSync(file, 'w') };
+      } catch (e) {
+        removeTempDir(dir);
+        throw e;
+      }
     }
-    const chunk = this.parts.join('');
-    this.parts = [];
-    this.bytes = 0;
-    if (!this.spill.out.write(chunk)) {
-      // Listen now: a listener attached later (in a promise chain) could miss the drain and wait forever.
-      const drained = once(this.spill.out, 'drain');
-      this.pending = Promise.all([this.pending, drained]);
-    }
+    const { buf, pos } = this.sink;
+    for (let at = 0; at < pos; ) at += writeSync(this.spill.fd, buf, at, pos - at);
+    this.sink.pos = 0;
+    // After an exceptionally large exchange, do not keep the grown buffer.
+    if (buf.length > 4 * CHUNK_BYTES) this.sink = new JsonSink(CHUNK_BYTES + (64 << 10));
   }
 
-  /** Backpressure for the producer: resolves when spilled text has been written. */
+  /**
+   * Stop taking exchanges and give the text written so far, and the temporary file, to whoever
+   * resumes it (another thread); this writer then holds nothing (dispose() does not remove the file).
+   */
+  handoff(): JsonHandoff {
+    let spill: JsonHandoff['spill'] = null;
+    if (this.spill) {
+      closeSync(this.spill.fd);
+      spill = { dir: this.spill.dir, file: this.spill.file };
+      this.spill = null;
+    }
+    const h: JsonHandoff = { redact: this.o.redact, count: this.count, text: this.sink.toString(), spill, secretsById: this.secretsById };
+    this.sink = new JsonSink(0);
+    this.count = 0;
+    this.secretsById = new Map();
+    return h;
+  }
+
+  /** A writer that goes on from a handoff (more exchanges may be added; finish() writes the report). */
+  static resume(h: JsonHandoff, o: { memoryBytes?: number } = {}): JsonReportWriter {
+    const w = new JsonReportWriter({ redact: h.redact, memoryBytes: o.memoryBytes });
+    w.count = h.count;
+    w.sink.text(h.text);
+    w.secretsById = h.secretsById;
+    if (h.spill) {
+      trackTempDir(h.spill.dir);
+      w.spill = { dir: h.spill.dir, file: h.spill.file, fd: openSync(h.spill.file, 'a') };
+    }
+    return w;
+  }
+
+  /** Backpressure for the producer: the temporary file is written synchronously, so nothing waits. */
   drained(): Promise<unknown> {
-    return this.pending;
+    return DONE;
   }
 
   /**
@@ -88,15 +148,16 @@ export class JsonReportWriter {
     else {
       await write('\n  "exchanges": [\n');
       if (this.spill) {
-        await this.pending;
-        this.spill.out.end();
-        await once(this.spill.out, 'finish');
-        for await (const chunk of createReadStream(this.spill.file, { highWaterMark: 1 << 20 })) await write(chunk as Buffer);
-        rmSync(this.spill.dir, { recursive: true, force: true });
+        const { dir, file, fd } = this.spill;
+        closeSync(fd);
+        this.spill.fd = -1;
+        for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) await write(chunk as Buffer);
+        removeTempDir(dir);
         this.spill = null;
       }
-      await write(this.parts.join(''));
-      this.parts = [];
+      const rest = Buffer.from(this.sink.buf.subarray(0, this.sink.pos));
+      this.sink = new JsonSink(0);
+      await write(rest);
       await write('\n  ],\n');
     }
     if (report.findings.length === 0) await write(fMarker);
@@ -104,8 +165,11 @@ export class JsonReportWriter {
       await write('  "findings": [\n');
       for (let i = 0; i < report.findings.length; i += FINDINGS_CHUNK) {
         const chunk = report.findings.slice(i, i + FINDINGS_CHUNK);
-        const shown = this.o.redact ? chunk.map((f) => redactFindingAlone(f, (f.exchange && this.secretsById.get(f.exchange)) || [])) : chunk;
-        const body = shown.map((f) => `    ${safeJson(orderFinding(f), 2).replace(/\n/g, '\n    ')}`).join(',\n');
+        const shown = this.o.redact ? chunk.map((f) => redactFindingForJson(f, (f.exchange && this.secretsById.get(f.exchange)) || [])) : chunk;
+        // Stringified where they sit in the report (inside "findings" at the top level), so the text has
+        // its final indentation: one JSON.stringify and one escape pass per chunk, no re-indenting.
+        const wrapped = safeJsonText(JSON.stringify({ findings: shown.map(orderFinding) }, null, 2));
+        const body = wrapped.slice(FINDINGS_OPEN.length, wrapped.length - FINDINGS_CLOSE.length);
         await write(i === 0 ? body : `,\n${body}`);
       }
       await write('\n  ],\n');
@@ -116,9 +180,10 @@ export class JsonReportWriter {
   /** Remove the temporary file if finish() was never reached. */
   dispose(): void {
     if (this.spill) {
-      this.spill.out.destroy();
-      rmSync(this.spill.dir, { recursive: true, force: true });
+      if (this.spill.fd >= 0) closeSync(this.spill.fd);
+      removeTempDir(this.spill.dir);
       this.spill = null;
     }
+    this.sink = new JsonSink(0);
   }
 }

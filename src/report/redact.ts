@@ -272,19 +272,48 @@ function redactSetCookie(value: string, secrets?: SecretSet): string {
 
 /** The value of one header as it may be shown: secrets replaced by "<redacted>", structure kept. */
 export function redactHeaderValue(name: string, value: string, secrets?: SecretSet): string {
+  switch (headerKind(name)) {
+    case KIND_AUTHORIZATION:
+      return redactAuthorization(value, secrets);
+    case KIND_COOKIE:
+      return redactCookie(value, secrets);
+    case KIND_SET_COOKIE:
+      return redactSetCookie(value, secrets);
+    case KIND_SECRET:
+      if (isRedactedMarker(value)) return value;
+      secrets?.add(value);
+      return redactValue(value);
+    case KIND_URI:
+      return value.includes('=') || value.includes('@') ? redactUri(value, secrets) : value;
+    default:
+      if (value.includes('?')) return value.includes('=') || value.includes('@') ? redactUri(value, secrets) : value;
+      return value;
+  }
+}
+
+const KIND_AUTHORIZATION = 1;
+const KIND_COOKIE = 2;
+const KIND_SET_COOKIE = 3;
+const KIND_SECRET = 4;
+const KIND_URI = 5;
+const KIND_OTHER = 6;
+
+/** What redactHeaderValue does with a header, by its name as sent (a few hundred names at most in practice). */
+const kindByName = new Map<string, number>();
+
+function headerKind(name: string): number {
+  let k = kindByName.get(name);
+  if (k !== undefined) return k;
   const n = name.trim().toLowerCase();
-  if (n === 'authorization' || n === 'proxy-authorization') return redactAuthorization(value, secrets);
-  if (n === 'cookie') return redactCookie(value, secrets);
-  if (n === 'set-cookie' || n === 'set-cookie2') return redactSetCookie(value, secrets);
-  if (isSecretHeader(n)) {
-    if (isRedactedMarker(value)) return value;
-    secrets?.add(value);
-    return redactValue(value);
-  }
-  if (n === 'location' || n === 'referer' || n === 'content-location' || n === 'refresh' || value.includes('?')) {
-    return value.includes('=') || value.includes('@') ? redactUri(value, secrets) : value;
-  }
-  return value;
+  if (n === 'authorization' || n === 'proxy-authorization') k = KIND_AUTHORIZATION;
+  else if (n === 'cookie') k = KIND_COOKIE;
+  else if (n === 'set-cookie' || n === 'set-cookie2') k = KIND_SET_COOKIE;
+  else if (isSecretHeader(n)) k = KIND_SECRET;
+  else if (n === 'location' || n === 'referer' || n === 'content-location' || n === 'refresh') k = KIND_URI;
+  else k = KIND_OTHER;
+  if (kindByName.size >= 4096) kindByName.clear();
+  kindByName.set(name, k);
+  return k;
 }
 
 export function redactHeaders(headers: [string, string][], secrets?: SecretSet): [string, string][] {
@@ -360,6 +389,20 @@ function scrubDeep(v: unknown, secrets: SecretSet, key?: string): unknown {
   return v;
 }
 
+/** True for keys whose string values scrubbing leaves alone (ids, codes, times, addresses, names). */
+export function isStructuralKey(key: string): boolean {
+  return STRUCTURAL.has(key);
+}
+
+/**
+ * A value with every copy of a collected secret scrubbed from its strings, except strings under a
+ * structural key (`key` names the value itself, as in its parent object; array items have none).
+ * Copies objects and arrays; the value is not changed.
+ */
+export function scrubValue(v: unknown, secrets: SecretSet, key?: string): unknown {
+  return scrubDeep(v, secrets, key);
+}
+
 function redactExchange(x: Exchange, secrets: SecretSet): Exchange {
   const copy = structuredClone(x);
   copy.request.uri = redactUri(copy.request.uri, secrets);
@@ -420,5 +463,40 @@ export function redactFindingAlone(f: Finding, known: readonly string[] = []): F
   const secrets = new SecretSet();
   for (const v of known) secrets.add(v);
   const out = redactFinding(f, secrets);
+  return secrets.values.size === 0 ? out : (scrubDeep(out, secrets) as Finding);
+}
+
+/** A value structuredClone gives back as it is, for JSON: a primitive, or an array of primitives. */
+function isFlat(v: unknown): boolean {
+  if (isPlainPrimitive(v)) return true;
+  if (!Array.isArray(v) || Object.getPrototypeOf(v) !== Array.prototype) return false;
+  for (const x of v) if (!isPlainPrimitive(x)) return false;
+  return true;
+}
+
+function isPlainPrimitive(v: unknown): boolean {
+  const t = typeof v;
+  return v === null || t === 'string' || t === 'number' || t === 'boolean' || t === 'undefined';
+}
+
+/**
+ * Same JSON as redactFindingAlone(f, known), for a finding that is serialised at once: when its
+ * fields other than evidence are primitives or arrays of primitives (the usual case) they are not
+ * deep-copied, so the result may share those arrays with `f`; it must not be changed.
+ */
+export function redactFindingForJson(f: Finding, known: readonly string[] = []): Finding {
+  const secrets = new SecretSet();
+  for (const v of known) secrets.add(v);
+  let out: Finding;
+  let flat = true;
+  for (const k in f) {
+    if (!Object.prototype.hasOwnProperty.call(f, k)) continue;
+    if (k !== 'evidence' && !isFlat((f as unknown as Record<string, unknown>)[k])) {
+      flat = false;
+      break;
+    }
+  }
+  if (flat && Object.getPrototypeOf(f) === Object.prototype) out = { ...f, evidence: redactEvidence(f.evidence ?? {}, secrets) as Record<string, unknown> };
+  else out = redactFinding(f, secrets);
   return secrets.values.size === 0 ? out : (scrubDeep(out, secrets) as Finding);
 }

@@ -60,6 +60,22 @@ export function escapeHtml(s: string): string {
  * result parses back to the same value.
  */
 export function safeJson(value: unknown, indent = 2): string {
-  const text = JSON.stringify(value, null, indent) ?? 'null';
+  return safeJsonText(JSON.stringify(value, null, indent) ?? 'null');
+}
+
+/** The escapes safeJson adds, applied to JSON text JSON.stringify produced. */
+export function safeJsonText(text: string): string {
   return text.replace(/[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * One string as safeJson would write it (the same bytes as safeJson(s)); printable ASCII without
+ * a quote or a backslash, the usual case, is written without JSON.stringify or a regex.
+ */
+export function safeJsonString(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return safeJsonText(JSON.stringify(s));
+  }
+  return `"${s}"`;
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { analyze } from '../../src/analyze.js';
+import type { Exchange } from '../../src/types.js';
 import { JsonReportWriter } from '../../src/report/json-stream.js';
 import { renderJson } from '../../src/report/json.js';
 import { redactReport } from '../../src/report/redact.js';
@@ -63,4 +64,79 @@ test('the temporary file is removed after the report is written', async () => {
   await streamed(f, {}, { redact: true, memoryBytes: 16 });
   const after = readdirSync(tmpdir()).filter((n) => n.startsWith('authcap-spill-')).length;
   assert.equal(after, before);
+});
+
+test('with --show-secrets the streamed JSON is byte for byte the in-memory report; spilling changes no byte', async () => {
+  for (const s of allSamples()) {
+    const f = join(dir, `${s.name}.bytes.pcap`);
+    writeFileSync(f, sampleBytes(s));
+    const args = argsOf(s.args);
+    const want = await inMemory(f, args, false);
+    assert.equal(await streamed(f, args, { redact: false }), want, `${s.name}: not spilled`);
+    assert.equal(await streamed(f, args, { redact: false, memoryBytes: 64 }), want, `${s.name}: spilled`);
+    const redacted = await streamed(f, args, { redact: true });
+    assert.equal(await streamed(f, args, { redact: true, memoryBytes: 1 }), redacted, `${s.name}: redacted, spilled`);
+  }
+});
+
+/** The exchanges and the finished report of one sample, written by `write` (which may hand the writer over). */
+async function finishWith(file: string, args: { key?: string; password?: string }, write: (xs: Exchange[]) => JsonReportWriter): Promise<string> {
+  const xs: Exchange[] = [];
+  const { report } = await analyze([file], { ...args, onExchange: (x) => xs.push(structuredClone(x)) });
+  const w = write(xs);
+  const out = new PassThrough();
+  const parts: Buffer[] = [];
+  out.on('data', (d: Buffer) => parts.push(Buffer.from(d)));
+  await w.finish(report, out);
+  out.end();
+  return Buffer.concat(parts).toString('utf8');
+}
+
+test('a writer handed over (handoff, structured clone, resume) writes the same report and removes its file', async () => {
+  const spills = () => readdirSync(tmpdir()).filter((n) => n.startsWith('authcap-spill-')).length;
+  const before = spills();
+  for (const s of allSamples()) {
+    const f = join(dir, `${s.name}.handoff.pcap`);
+    writeFileSync(f, sampleBytes(s));
+    const args = argsOf(s.args);
+    for (const memoryBytes of [undefined, 32]) {
+      const want = await finishWith(f, args, (xs) => {
+        const w = new JsonReportWriter({ redact: true, memoryBytes });
+        for (const x of xs) w.exchange(x);
+        return w;
+      });
+      const got = await finishWith(f, args, (xs) => {
+        const w = new JsonReportWriter({ redact: true, memoryBytes });
+        const half = xs.length >> 1;
+        for (const x of xs.slice(0, half)) w.exchange(x);
+        const h = structuredClone(w.handoff());
+        w.dispose(); // must not remove what was handed over
+        const r = JsonReportWriter.resume(h, { memoryBytes });
+        for (const x of xs.slice(half)) r.exchange(x);
+        return r;
+      });
+      assert.equal(got, want, `${s.name} memoryBytes=${memoryBytes}`);
+    }
+  }
+  assert.equal(spills(), before);
+});
+
+test('a small report makes no temporary file; a large one does, and dispose() removes it', async () => {
+  const spills = () => readdirSync(tmpdir()).filter((n) => n.startsWith('authcap-spill-')).length;
+  const s = allSamples()[0];
+  const f = join(dir, 'small.pcap');
+  writeFileSync(f, sampleBytes(s));
+  const before = spills();
+  const xs: Exchange[] = [];
+  await analyze([f], { onExchange: (x) => xs.push(x) });
+  assert.ok(xs.length > 0);
+  const small = new JsonReportWriter({ redact: true });
+  for (const x of xs) small.exchange(x);
+  assert.equal(spills(), before, 'no file for a few exchanges');
+  small.dispose();
+  const big = new JsonReportWriter({ redact: true, memoryBytes: 16 });
+  for (const x of xs) big.exchange(x);
+  assert.equal(spills(), before + 1, 'the text went to a file');
+  big.dispose();
+  assert.equal(spills(), before);
 });

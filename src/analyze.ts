@@ -15,11 +15,12 @@ import { detectStart } from './protocols/detect.js';
 import { KeyLog } from './protocols/tls/keylog.js';
 import { ExchangeBuilder, type UnpairedResponse } from './exchanges/builder.js';
 import { ConnectionHandler, SummaryOnlyHandler, type ClosedConnection, type ConnectionSink } from './exchanges/connection.js';
-import { createChecks } from './checks/index.js';
+import { ExchangeBackend, exchangeOrder, type BackendResult, type SeqFinding } from './backend/backend.js';
+import { RemoteBackend } from './backend/remote.js';
+import type { JsonHandoff } from './report/json-stream.js';
 import { createNetworkChecks } from './checks/network.js';
 import { createTlsChecks } from './checks/tls.js';
 import { VERSION } from './version.js';
-import { isAcceptedStatus } from './util/status.js';
 
 export interface Filters {
   /** Keep what involves one of these IP addresses. */
@@ -45,61 +46,20 @@ export interface AnalyzeOptions extends Partial<AnalysisOptions> {
    * `exchanges` then hold compact copies without headers (enough for the gate and the summaries).
    */
   onExchange?(x: Exchange): void;
+  /**
+   * Run the checks and write the JSON report's exchanges on a worker thread (src/backend) while this
+   * thread reads and parses: the result then carries `json`, the text written so far (JsonReportWriter.resume).
+   * onExchange is not called.
+   */
+  offload?: { redact: boolean };
 }
 
-/** Exchanges kept whole in the report before accepted ones are kept without their headers. */
-const FULL_EXCHANGES = 5000;
-/** How far out of request-frame order exchanges may complete and still be written in order. */
-const REORDER_WINDOW = 16384;
-
-/** An exchange without its headers: what the gate, the summaries and the timeline need. */
-function skeleton(x: Exchange): Exchange {
-  return { ...x, request: { ...x.request, headers: [] }, response: x.response ? { ...x.response, headers: [] } : null };
-}
-
-function accepted(x: Exchange): boolean {
-  return isAcceptedStatus(x.response?.status);
-}
-
-const exchangeOrder = (a: Exchange, b: Exchange) => a.request.frame - b.request.frame || Number(a.id.slice(1)) - Number(b.id.slice(1));
-
-/** A binary min-heap of exchanges by request frame. */
-class ExchangeHeap {
-  private a: Exchange[] = [];
-  get size(): number {
-    return this.a.length;
-  }
-  push(x: Exchange): void {
-    const a = this.a;
-    a.push(x);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (exchangeOrder(a[p], a[i]) <= 0) break;
-      [a[p], a[i]] = [a[i], a[p]];
-      i = p;
-    }
-  }
-  pop(): Exchange | undefined {
-    const a = this.a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length && last) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < a.length && exchangeOrder(a[l], a[m]) < 0) m = l;
-        if (r < a.length && exchangeOrder(a[r], a[m]) < 0) m = r;
-        if (m === i) break;
-        [a[m], a[i]] = [a[i], a[m]];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
+/**
+ * Exchanges are written in request-frame order: one is held until no request still waiting for its
+ * answer is older, and at least this many frames have been read after it (a request completed late,
+ * e.g. across a hole, keeps its earlier frame).
+ */
+const REORDER_LAG = 16384;
 
 export interface FollowedMessage {
   dir: 'client' | 'server';
@@ -110,6 +70,8 @@ export interface AnalysisResult {
   report: Report;
   followed: FollowedMessage[];
   followEndpoints: { client: string; server: string } | null;
+  /** With `offload`: the JSON text of the exchanges, written by the worker. */
+  json?: JsonHandoff;
 }
 
 const SIP_PORTS = new Set([5060, 5061, 5080]);
@@ -135,13 +97,13 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   const limits: Limits = { ...DEFAULT_LIMITS, ...(o.limits ?? {}) };
   const options: AnalysisOptions = { limits, password: o.password, user: o.user, key: o.key };
   const filters = o.filters ?? {};
-  const findings: Finding[] = [];
-  const exchanges: Exchange[] = [];
+  /** Findings made here, each with the place of the event that made it (the back end's are merged in). */
+  const findings: SeqFinding[] = [];
+  let seq = 0;
   const unpaired: UnpairedResponse[] = [];
   const inputs: InputSummary[] = [];
   const keylog = KeyLog.parse(o.keylog ?? '');
 
-  const checks = createChecks(options);
   const network = createNetworkChecks();
   const tlsChecks = createTlsChecks();
 
@@ -155,13 +117,10 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   const timeWanted = (iso: string) =>
     (!filters.since || timeOf(iso) >= filters.since.getTime()) && (!filters.until || timeOf(iso) < filters.until.getTime());
   const filtering = !!(hostSet || portSet || filters.stream !== undefined || filters.since || filters.until);
-  /** Ids of the exchanges the filters keep (only needed when filtering). */
-  const keptExchanges = new Set<string>();
-  /** Exchanges with per-exchange findings, until they are delivered. */
-  const withFindings = new Set<string>();
 
   const addFindings = (fs: Finding[], kept: boolean) => {
-    if (kept) for (const f of fs) findings.push(f);
+    const at = seq++;
+    if (kept) for (const f of fs) findings.push({ seq: at, finding: f });
   };
 
   // ---------------------------------------------------------------- limits: reported, never silent
@@ -172,31 +131,17 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
     if (!limitDetail.has(what)) limitDetail.set(what, detail);
   };
 
-  // ---------------------------------------------------------------- exchanges
-  const reorder = new ExchangeHeap();
-  let delivered = 0;
-  const deliver = (x: Exchange) => {
-    delivered++;
-    if (o.onExchange) {
-      o.onExchange(x);
-      // What the gate needs later: refused/unanswered exchanges and those with findings (findings made at
-      // the end are about refused ones). Accepted exchanges leave nothing behind, so memory stays flat.
-      if (!accepted(x) || withFindings.has(x.id)) exchanges.push(skeleton(x));
-      withFindings.delete(x.id);
-      return;
-    }
-    if (delivered === FULL_EXCHANGES + 1) {
-      for (let i = 0; i < exchanges.length; i++) if (accepted(exchanges[i])) exchanges[i] = skeleton(exchanges[i]);
-    }
-    exchanges.push(delivered > FULL_EXCHANGES && accepted(x) ? skeleton(x) : x);
-  };
+  // ---------------------------------------------------------------- exchanges: checks and output
+  const remote = o.offload ? new RemoteBackend({ options, filtering, redact: o.offload.redact }) : null;
+  const local = remote ? null : new ExchangeBackend(options, { filtering, onExchange: o.onExchange });
+  /** The frame being read (exchanges below it minus REORDER_LAG can be written). */
+  let frameNow = 0;
   const followed: FollowedMessage[] = [];
   let followEndpoints: AnalysisResult['followEndpoints'] = null;
 
   const builder = new ExchangeBuilder({
     onExchange(ctx: ExchangeContext) {
       const ex = ctx.exchange;
-      const fs = checks.exchange(ctx);
       for (const m of ctx.res ? [ctx.req, ctx.res] : [ctx.req]) {
         if (m.body.length < m.bodyLength && !m.incomplete) hitLimit('body', { frame: m.frame, bodyLength: m.bodyLength, kept: m.body.length });
         if (m.anomalies.includes('decompressed-truncated')) hitLimit('decompressed', { frame: m.frame });
@@ -204,13 +149,10 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
       const kept =
         connectionWanted({ ip: ctx.clientIp, port: ctx.clientPort }, { ip: ctx.serverIp, port: ctx.serverPort }, ex.stream) &&
         timeWanted(ex.request.time);
-      if (kept) {
-        if (filtering) keptExchanges.add(ex.id);
-        for (const f of fs) if (f.exchange) withFindings.add(f.exchange);
-        reorder.push(ex);
-        if (reorder.size > REORDER_WINDOW) deliver(reorder.pop()!);
-      }
-      addFindings(fs, kept);
+      const watermark = Math.min(builder.minPendingFrame(), frameNow - REORDER_LAG);
+      const item = { ctx, kept, seq: seq++, watermark };
+      if (remote) remote.exchange(item);
+      else local!.exchange(item);
       if (o.follow !== undefined && ex.stream === o.follow && ctx.transport === 'tcp') {
         followEndpoints ??= { client: ex.client, server: ex.server };
         followed.push({ dir: 'client', message: ctx.req });
@@ -346,43 +288,54 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   const problems: CaptureProblem[] = [];
   const decoder = new Decoder({ limits, onProblem: (p) => problems.push(p) });
   let frame = 1;
-  for (let i = 0; i < files.length; i++) {
-    const file = files[i];
-    const unknownBefore = decoder.unknownLinkPackets;
-    const r = await readInput(file, {
-      input: i,
-      firstFrame: frame,
-      onPacket(raw) {
-        packets++;
-        const d = decoder.decode(raw);
-        if (!d) return;
-        if (d.transport === 'tcp') tracker.packet(d);
-        else udp(d);
-      },
-      onProblem: (p) => problems.push(p),
-      onSecrets(type, data) {
-        keylog.addDecryptionSecrets(type, data);
-      },
-      onProgress: o.onProgress ? (bytes) => o.onProgress!({ bytes, packets, file }) : undefined,
-    });
-    inputs.push(r.summary);
-    frame = r.nextFrame;
-    // Nothing in this file can be decoded at all: that is an unreadable input, not a damaged one.
-    if (r.summary.packets > 0 && decoder.unknownLinkPackets - unknownBefore === r.summary.packets) {
-      throw new InputError(`authcap: cannot read '${file}': link type ${r.summary.linkTypes.join(', ')} is not supported (authcap decodes Ethernet, 802.1Q, Linux SLL/SLL2, raw IP, loopback, ARCNET, GRE/ERSPAN)`);
+  try {
+    for (let i = 0; i < files.length; i++) {
+      const file = files[i];
+      const unknownBefore = decoder.unknownLinkPackets;
+      const r = await readInput(file, {
+        input: i,
+        firstFrame: frame,
+        onPacket(raw) {
+          packets++;
+          frameNow = raw.frame;
+          const d = decoder.decode(raw);
+          if (!d) return;
+          if (d.transport === 'tcp') tracker.packet(d);
+          else udp(d);
+        },
+        onProblem: (p) => problems.push(p),
+        onSecrets(type, data) {
+          keylog.addDecryptionSecrets(type, data);
+        },
+        onProgress: o.onProgress ? (bytes) => o.onProgress!({ bytes, packets, file }) : undefined,
+        pace: remote ? () => remote.pace() : undefined,
+      });
+      inputs.push(r.summary);
+      frame = r.nextFrame;
+      // Nothing in this file can be decoded at all: that is an unreadable input, not a damaged one.
+      if (r.summary.packets > 0 && decoder.unknownLinkPackets - unknownBefore === r.summary.packets) {
+        throw new InputError(`authcap: cannot read '${file}': link type ${r.summary.linkTypes.join(', ')} is not supported (authcap decodes Ethernet, 802.1Q, Linux SLL/SLL2, raw IP, loopback, ARCNET, GRE/ERSPAN)`);
+      }
     }
+  } catch (e) {
+    remote?.dispose();
+    throw e;
   }
   tracker.finish();
   builder.finish();
-  while (reorder.size) deliver(reorder.pop()!);
   addFindings(network.finish!(), true);
   addFindings([...udpMalformed.values()], true);
-  addFindings(checks.finish().filter((f) => !filtering || !f.exchange || keptExchanges.has(f.exchange)), true);
+  const checksSeq = seq++;
   addFindings(tlsChecks.finish(), true);
+  let back: BackendResult;
+  let json: JsonHandoff | undefined;
+  if (remote) ({ result: back, json } = await remote.finish(checksSeq));
+  else back = local!.finish(checksSeq);
 
   if (decoder.stats.fragmentsDropped > 0) hitLimit('fragments', { dropped: decoder.stats.fragmentsDropped });
+  const limitSeq = seq++;
   for (const [what, n] of limitHits) {
-    findings.push({
+    findings.push({ seq: limitSeq, finding: {
       code: 'limit.reached',
       severity: 'warning',
       message: `The ${what} limit was reached ${n} time(s); some data was not analysed (raise it with --max-${what}).`,
@@ -392,12 +345,14 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
       filter: '',
       // The detail first: some carry their own `limit` (the configured number), which must not hide the name.
       evidence: { ...(limitDetail.get(what) ?? {}), limit: what, count: n },
-    });
+    } });
   }
 
   const capFindings = problems.map((p) => problemFinding(p, files));
-  findings.sort((a, b) => (a.frames[0] ?? 0) - (b.frames[0] ?? 0));
-  exchanges.sort(exchangeOrder);
+  // In frame order; ties in the order of the events that made them (the sort is stable).
+  const all = findings.concat(back.findings);
+  all.sort((a, b) => (a.finding.frames[0] ?? 0) - (b.finding.frames[0] ?? 0) || a.seq - b.seq);
+  const exchanges = back.exchanges.sort(exchangeOrder);
 
   const bs = builder.stats;
   const ts = tracker.stats;
@@ -414,24 +369,24 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
     tcpOutOfOrder: ts.outOfOrder,
     tcpGaps: ts.gaps,
     tcpGapBytes: ts.gapBytes,
-    exchanges: delivered,
+    exchanges: back.delivered,
     unansweredRequests: bs.unanswered,
     unpairedResponses: bs.unpaired,
     sipRetransmissions: bs.sipRetransmissions,
     ipFragmentsReassembled: decoder.stats.fragmentsReassembled,
   };
 
-  const unauthorized: UnauthorizedSummary = checks.unauthorized();
+  const unauthorized: UnauthorizedSummary = back.unauthorized;
   const report: Report = {
     tool: { name: 'authcap', version: VERSION },
     inputs,
     stats,
     exchanges,
-    findings: [...capFindings, ...findings],
+    findings: [...capFindings, ...all.map((x) => x.finding)],
     unauthorized,
     unpairedResponses: unpaired.filter((u) => filters.stream === undefined || u.stream === filters.stream),
   };
-  return { report, followed, followEndpoints };
+  return { report, followed, followEndpoints, json };
 }
 
 function gapFinding(c: ClosedConnection): Finding {

@@ -2,7 +2,7 @@
 // Parses options with yargs, runs the analysis, renders the chosen format, and returns the exit code
 // (REPORT.md: 0 nothing at or above --fail-on, 1 something is, 2 usage error or unreadable input).
 
-import { createWriteStream, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
@@ -58,7 +58,13 @@ interface AnalyzeArgs extends CommonArgs {
   'fail-on': FailOn;
   baseline?: string;
   ignore?: string[];
+  threads: Threads;
 }
+
+const THREADS = ['auto', '1', '2'] as const;
+type Threads = (typeof THREADS)[number];
+/** With --threads auto, inputs from this size up (or stdin) get the second thread. */
+const TWO_THREADS_FROM = 8 << 20;
 
 function commonOptions<T>(y: Argv<T>) {
   return y
@@ -149,6 +155,20 @@ function write(output: string | undefined, text: string): void {
   else process.stdout.write(text);
 }
 
+function twoThreads(t: Threads, files: string[]): boolean {
+  if (t !== 'auto') return t === '2';
+  let bytes = 0;
+  for (const f of files) {
+    if (f === '-') return true;
+    try {
+      bytes += statSync(f).size;
+    } catch {
+      /* reported when it is read */
+    }
+  }
+  return bytes >= TWO_THREADS_FROM;
+}
+
 async function runAnalyze(a: AnalyzeArgs): Promise<number> {
   a.capture = a.capture.map(String).map(unStdin);
   if (a.output !== undefined) a.output = unStdin(a.output);
@@ -164,12 +184,18 @@ async function runAnalyze(a: AnalyzeArgs): Promise<number> {
   }
   const progress = progressFor(a);
   opts.onProgress = progress ? (p) => progress.update(p) : undefined;
-  // JSON is written as the analysis goes (memory does not grow with the number of exchanges).
-  const stream = a.format === 'json' ? new JsonReportWriter({ redact: !a['show-secrets'] }) : null;
-  if (stream) opts.onExchange = (x) => stream.exchange(x);
+  // JSON is written as the analysis goes (memory does not grow with the number of exchanges), on a second
+  // thread for large inputs.
+  const redact = !a['show-secrets'];
+  const offload = a.format === 'json' && twoThreads(a.threads, a.capture);
+  let stream = a.format === 'json' && !offload ? new JsonReportWriter({ redact }) : null;
+  if (stream) opts.onExchange = (x) => stream!.exchange(x);
+  if (offload) opts.offload = { redact };
   let raw: Report;
   try {
-    raw = (await analyze(a.capture, opts)).report;
+    const r = await analyze(a.capture, opts);
+    raw = r.report;
+    if (r.json) stream = JsonReportWriter.resume(r.json);
   } catch (e) {
     stream?.dispose();
     throw e;
@@ -268,7 +294,8 @@ export async function main(argv: string[]): Promise<number> {
             .option('output', { alias: 'o', type: 'string', describe: 'write the report to this file instead of stdout' })
             .option('fail-on', { choices: ['error', 'warning', 'info', 'none'] as const, default: 'error' as FailOn, describe: 'exit 1 when a finding at or above this severity remains' })
             .option('baseline', { type: 'string', describe: 'a previous JSON report: only findings not in it are reported and gated on' })
-            .option('ignore', { type: 'string', array: true, describe: 'finding code to silence (repeatable; prefixes like tls.* allowed)' }),
+            .option('ignore', { type: 'string', array: true, describe: 'finding code to silence (repeatable; prefixes like tls.* allowed)' })
+            .option('threads', { type: 'string', choices: THREADS, default: 'auto' as Threads, describe: 'JSON: 2 runs the checks and writes the report on a second thread while the capture is read; auto = 2 for inputs of 8 MiB or more, or stdin' }),
         async (a) => {
           result = await runAnalyze(a as unknown as AnalyzeArgs);
         },

@@ -28,7 +28,13 @@ function fsReason(e: NodeJS.ErrnoException): string {
 
 export async function readInput(
   file: string,
-  o: { input: number; firstFrame: number; onProgress?(bytesRead: number): void } & ParserEvents,
+  o: {
+    input: number;
+    firstFrame: number;
+    onProgress?(bytesRead: number): void;
+    /** Called after each chunk: reading waits for the promise it returns (a slower consumer's pace). */
+    pace?(): Promise<void> | undefined;
+  } & ParserEvents,
 ): Promise<{ summary: InputSummary; nextFrame: number }> {
   const name = file === '-' ? 'standard input' : `'${file}'`;
   const fail = (reason: string) => new InputError(`authcap: cannot read ${name}: ${reason}`);
@@ -91,7 +97,15 @@ export async function readInput(
     }
     let parseError: unknown = null; // the parser's own error, told apart from a gzip error
     const consume = async (chunks: AsyncIterable<Buffer>) => {
-      for await (const c of chunks) try { parser.push(c); } catch (e) { throw (parseError = e); }
+      for await (const c of chunks) {
+        try {
+          parser.push(c);
+        } catch (e) {
+          throw (parseError = e);
+        }
+        const wait = o.pace?.();
+        if (wait) await wait;
+      }
     };
     if (!gzip) {
       await consume(all());
@@ -114,7 +128,11 @@ export async function readInput(
       });
       let corrupt: GzipCorrupt | null = null;
       try {
-        for await (const c of all()) await gz.write(c);
+        for await (const c of all()) {
+          await gz.write(c);
+          const wait = o.pace?.();
+          if (wait) await wait;
+        }
         await gz.end();
       } catch (e) {
         gz.close();

@@ -44,6 +44,71 @@ interface Pending {
   path: Path;
   req: Message;
   interim: { frame: number; status: number }[];
+  /** Its entry among the requests waiting for an answer (minPendingFrame). */
+  slot?: Slot;
+}
+
+interface Slot {
+  frame: number;
+  done: boolean;
+}
+
+/**
+ * Request frames of the requests waiting for their answer, for minPendingFrame(): a binary min-heap of
+ * small slots with lazy deletion (answered ones are dropped when they reach the top, and the heap is
+ * rebuilt when they outnumber the live ones, so a request that is never answered does not make it grow).
+ */
+class PendingHeap {
+  private a: Slot[] = [];
+  private live = 0;
+  add(frame: number): Slot {
+    const s: Slot = { frame, done: false };
+    this.live++;
+    this.a.push(s);
+    this.up(this.a.length - 1);
+    return s;
+  }
+  done(s: Slot): void {
+    if (s.done) return;
+    s.done = true;
+    this.live--;
+    if (this.a.length > 1024 && this.a.length > 4 * this.live) {
+      this.a = this.a.filter((x) => !x.done);
+      for (let i = (this.a.length >> 1) - 1; i >= 0; i--) this.down(i);
+    }
+  }
+  min(): number {
+    const a = this.a;
+    while (a.length && a[0].done) {
+      const last = a.pop()!;
+      if (a.length) {
+        a[0] = last;
+        this.down(0);
+      }
+    }
+    return a.length ? a[0].frame : Infinity;
+  }
+  private up(i: number): void {
+    const a = this.a;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p].frame <= a[i].frame) break;
+      [a[p], a[i]] = [a[i], a[p]];
+      i = p;
+    }
+  }
+  private down(i: number): void {
+    const a = this.a;
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < a.length && a[l].frame < a[m].frame) m = l;
+      if (r < a.length && a[r].frame < a[m].frame) m = r;
+      if (m === i) return;
+      [a[m], a[i]] = [a[i], a[m]];
+      i = m;
+    }
+  }
 }
 
 /** isoTime() with the date and time of day formatted once per second (many messages share a second). */
@@ -122,11 +187,26 @@ export class ExchangeBuilder {
   /** Outstanding SIP transactions. Insertion-ordered, so the oldest are evicted first. */
   private sipPending = new Map<string, Pending>();
   private sipDone = new Map<string, true>();
+  private waiting = new PendingHeap();
+  /** For the request parsers (HttpParserEvents.inProgress): requests being assembled count as waiting. */
+  readonly assembling = {
+    add: (firstFrame: number): unknown => this.waiting.add(firstFrame),
+    done: (slot: unknown): void => this.waiting.done(slot as Slot),
+  };
   readonly stats = { httpRequests: 0, httpResponses: 0, sipRequests: 0, sipResponses: 0, sipRetransmissions: 0, unanswered: 0, unpaired: 0 };
 
   constructor(private ev: BuilderEvents, private o: { maxPendingPerConnection?: number; maxSipPending?: number } = {}) {}
 
+  /**
+   * The lowest request frame among requests still waiting for an answer, and first frame among requests
+   * being assembled (Infinity when none): no exchange handed on later has an earlier request frame.
+   */
+  minPendingFrame(): number {
+    return this.waiting.min();
+  }
+
   private emit(p: Pending, res: Message | null): void {
+    if (p.slot) this.waiting.done(p.slot);
     const ex: Exchange = {
       id: p.id,
       protocol: p.req.protocol,
@@ -201,6 +281,7 @@ export class ExchangeBuilder {
     let q = this.httpQueues.get(key);
     if (!q) this.httpQueues.set(key, (q = []));
     q.push(p);
+    p.slot = this.waiting.add(m.frame);
     const max = this.o.maxPendingPerConnection ?? 256;
     while (q.length > max) this.emit(q.shift()!, null);
   }
@@ -289,7 +370,9 @@ export class ExchangeBuilder {
         this.remember(key);
         return;
       }
-      this.sipPending.set(key, { id: `x${this.nextId++}`, path, req: m, interim: [] });
+      const p: Pending = { id: `x${this.nextId++}`, path, req: m, interim: [] };
+      p.slot = this.waiting.add(m.frame);
+      this.sipPending.set(key, p);
       const max = this.o.maxSipPending ?? 10_000;
       while (this.sipPending.size > max) {
         const [k, p] = this.sipPending.entries().next().value as [string, Pending];

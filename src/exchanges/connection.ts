@@ -214,6 +214,7 @@ export class ByteRouter {
         },
         onMalformed: (e) => this.sink.malformed(this.conn.stream, { ...e, dir: this.requester, protocol: 'http' }),
         onTunnel: (c) => this.tunnel(this.requester, c),
+        inProgress: this.builder.assembling,
       });
       this.parsers[this.requester] = req;
       this.parsers[responder] = res;

@@ -29,6 +29,17 @@ export interface HttpParserEvents {
    * The chunk is valid only during the call. Without this event they are dropped.
    */
   onTunnel?(chunk: StreamChunk): void;
+  /**
+   * Told of each message while it is being assembled (from its first frame until it completes or is
+   * dropped): lets the exchange stage know no later message can have an earlier frame.
+   */
+  inProgress?: InProgressTracker;
+}
+
+/** Messages being assembled, by first frame (see HttpParserEvents.inProgress). */
+export interface InProgressTracker {
+  add(firstFrame: number): unknown;
+  done(token: unknown): void;
 }
 
 /** How a direction ended: FIN (with the FIN frame), RST, or end of capture / connection released. */
@@ -335,6 +346,8 @@ export class HttpStreamParser {
   private readonly events: HttpParserEvents;
   private phase: Phase = 'idle';
   private m: Building | null = null;
+  /** The inProgress token of `m`. */
+  private token: unknown = null;
   /** Set by the headers callback: the head just parsed, and where it ended (index in `data`). */
   private head: ParserInfo | null = null;
   private headEnd = 0;
@@ -364,7 +377,7 @@ export class HttpStreamParser {
     this.request = kind === 'request';
     this.lineState = this.request ? 'REQUEST_LINE' : 'RESPONSE_LINE';
     this.limits = o.limits;
-    this.events = { onMessage: o.onMessage, onMalformed: o.onMalformed, onTunnel: o.onTunnel };
+    this.events = { onMessage: o.onMessage, onMalformed: o.onMalformed, onTunnel: o.onTunnel, inProgress: o.inProgress };
     const p = new HTTPParser(this.request ? HTTPParser.REQUEST : HTTPParser.RESPONSE) as unknown as ParserInternals;
     if (this.request) p.REQUEST_LINE = requestLineState;
     p[HTTPParser.kOnHeadersComplete] = (info: ParserInfo): number => {
@@ -475,7 +488,7 @@ export class HttpStreamParser {
       throw e;
     }
     this.p.initialize(this.request ? HTTPParser.REQUEST : HTTPParser.RESPONSE);
-    this.m = null;
+    this.clearMessage();
     this.malformedAt(this.lastFrame, this.base, `internal parser error: ${(e as Error).message ?? e}`);
     this.startResync(false);
   }
@@ -518,7 +531,18 @@ export class HttpStreamParser {
     return pos;
   }
 
+  /** The message being assembled is complete or dropped. */
+  private clearMessage(): void {
+    this.m = null;
+    if (this.token !== null) {
+      this.events.inProgress!.done(this.token);
+      this.token = null;
+    }
+  }
+
   private begin(start: number, frame: number, time: Timestamp): void {
+    if (this.token !== null) this.events.inProgress!.done(this.token);
+    this.token = this.events.inProgress ? this.events.inProgress.add(frame) : null;
     this.m = {
       start,
       firstFrame: frame,
@@ -623,7 +647,7 @@ export class HttpStreamParser {
   /** The head of the current message cannot be parsed: report, drop it, and resync from `at`. */
   private headFailed(at: number, reason: string, atLineStart: boolean): number {
     const m = this.m!;
-    this.m = null;
+    this.clearMessage();
     if (m.afterUpgrade) {
       // e.g. the HTTP/2 preface after "Upgrade: h2c": not HTTP/1.x any more, and not an error.
       this.phase = 'tunnel';
@@ -866,7 +890,7 @@ export class HttpStreamParser {
 
   private finish(frame: number, time: Timestamp): void {
     const m = this.m!;
-    this.m = null;
+    this.clearMessage();
     this.phase = this.after;
     this.after = 'idle';
     const buf = m.buf;
@@ -1002,7 +1026,7 @@ export class HttpStreamParser {
     }
     this.resetParser();
     if (!ok) {
-      this.m = null;
+      this.clearMessage();
       return;
     }
     if (!this.request && m.status !== undefined && m.status >= 200) this.popMethod();

@@ -1,0 +1,162 @@
+// The back end of the pipeline: runs the checks over each completed exchange, keeps what the report
+// needs of it, and hands the kept exchanges on in request-frame order (to the streaming JSON writer).
+// It runs in the analysing thread, or on a worker thread (worker.ts) fed by RemoteBackend (remote.ts)
+// while the front end (capture -> decode -> TCP -> HTTP/SIP -> pairing) keeps reading.
+
+import type { AnalysisOptions, Exchange, ExchangeContext, Finding, UnauthorizedSummary } from '../types.js';
+import { createChecks } from '../checks/index.js';
+import { isAcceptedStatus } from '../util/status.js';
+
+/** One completed exchange, as the front end hands it over. */
+export interface BackendItem {
+  ctx: ExchangeContext;
+  /** The filters keep it (otherwise it only feeds the cross-exchange checks). */
+  kept: boolean;
+  /** Its place among the events that make findings (the report sorts ties by it). */
+  seq: number;
+  /**
+   * No exchange handed over later has a request frame below this: the kept ones below it can be written.
+   * (The lowest request frame still waiting for an answer, or a lag behind the packet being read.)
+   */
+  watermark: number;
+}
+
+/** A finding and the place of the event that made it. */
+export interface SeqFinding {
+  seq: number;
+  finding: Finding;
+}
+
+export interface BackendResult {
+  findings: SeqFinding[];
+  /** What the report keeps of the exchanges (see deliver()). */
+  exchanges: Exchange[];
+  /** Kept exchanges handed on. */
+  delivered: number;
+  unauthorized: UnauthorizedSummary;
+}
+
+export interface BackendOptions {
+  filtering: boolean;
+  /**
+   * Streaming output: every kept exchange is handed here once, in request-frame order, and the result's
+   * `exchanges` then hold compact copies without headers (enough for the gate and the summaries).
+   */
+  onExchange?(x: Exchange): void;
+}
+
+/** Exchanges kept whole in the report (no streaming output) before accepted ones lose their headers. */
+const FULL_EXCHANGES = 5000;
+/** Exchanges held for ordering at most; past it the earliest is written whatever the watermark says. */
+const REORDER_MAX = 16384;
+
+/** An exchange without its headers: what the gate, the summaries and the timeline need. */
+function skeleton(x: Exchange): Exchange {
+  return { ...x, request: { ...x.request, headers: [] }, response: x.response ? { ...x.response, headers: [] } : null };
+}
+
+function accepted(x: Exchange): boolean {
+  return isAcceptedStatus(x.response?.status);
+}
+
+export const exchangeOrder = (a: Exchange, b: Exchange) =>
+  a.request.frame - b.request.frame || Number(a.id.slice(1)) - Number(b.id.slice(1));
+
+/** A binary min-heap of exchanges by request frame. */
+class ExchangeHeap {
+  private a: Exchange[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  peek(): Exchange | undefined {
+    return this.a[0];
+  }
+  push(x: Exchange): void {
+    const a = this.a;
+    a.push(x);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (exchangeOrder(a[p], a[i]) <= 0) break;
+      [a[p], a[i]] = [a[i], a[p]];
+      i = p;
+    }
+  }
+  pop(): Exchange | undefined {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < a.length && exchangeOrder(a[l], a[m]) < 0) m = l;
+        if (r < a.length && exchangeOrder(a[r], a[m]) < 0) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+export class ExchangeBackend {
+  private checks;
+  private findings: SeqFinding[] = [];
+  private exchanges: Exchange[] = [];
+  private reorder = new ExchangeHeap();
+  private delivered = 0;
+  /** Ids of the exchanges the filters keep (only needed when filtering). */
+  private keptIds = new Set<string>();
+  /** Kept exchanges with per-exchange findings, until they are delivered. */
+  private withFindings = new Set<string>();
+
+  constructor(options: AnalysisOptions, private o: BackendOptions) {
+    this.checks = createChecks(options);
+  }
+
+  exchange(item: BackendItem): void {
+    const { ctx, kept, seq } = item;
+    const fs = this.checks.exchange(ctx);
+    if (!kept) return;
+    const ex = ctx.exchange;
+    if (this.o.filtering) this.keptIds.add(ex.id);
+    for (const f of fs) {
+      if (f.exchange) this.withFindings.add(f.exchange);
+      this.findings.push({ seq, finding: f });
+    }
+    this.reorder.push(ex);
+    const r = this.reorder;
+    while (r.size > REORDER_MAX || (r.size && r.peek()!.request.frame < item.watermark)) this.deliver(r.pop()!);
+  }
+
+  private deliver(x: Exchange): void {
+    this.delivered++;
+    if (this.o.onExchange) {
+      this.o.onExchange(x);
+      // What the gate needs later: refused/unanswered exchanges and those with findings (findings made at
+      // the end are about refused ones). Accepted exchanges leave nothing behind, so memory stays flat.
+      if (!accepted(x) || this.withFindings.has(x.id)) this.exchanges.push(skeleton(x));
+      this.withFindings.delete(x.id);
+      return;
+    }
+    const exchanges = this.exchanges;
+    if (this.delivered === FULL_EXCHANGES + 1) {
+      for (let i = 0; i < exchanges.length; i++) if (accepted(exchanges[i])) exchanges[i] = skeleton(exchanges[i]);
+    }
+    exchanges.push(this.delivered > FULL_EXCHANGES && accepted(x) ? skeleton(x) : x);
+  }
+
+  /** End of the capture: the rest in order, the cross-exchange findings (with place `seq`), the summary. */
+  finish(seq: number): BackendResult {
+    while (this.reorder.size) this.deliver(this.reorder.pop()!);
+    for (const f of this.checks.finish()) {
+      if (this.o.filtering && f.exchange && !this.keptIds.has(f.exchange)) continue;
+      this.findings.push({ seq, finding: f });
+    }
+    return { findings: this.findings, exchanges: this.exchanges, delivered: this.delivered, unauthorized: this.checks.unauthorized() };
+  }
+}

@@ -1,0 +1,100 @@
+// The front end's side of the back-end worker (worker.ts): batches the completed exchanges, posts them,
+// and paces the capture reading so that no more than a few batches wait in the worker.
+
+import { Worker } from 'node:worker_threads';
+import type { JsonHandoff } from '../report/json-stream.js';
+import { makeTempDir, removeTempDir } from '../util/temp.js';
+import type { BackendItem, BackendResult } from './backend.js';
+import { BatchWriter } from './wire.js';
+import type { ToWorker, WorkerInit } from './worker.js';
+
+/** Exchanges per batch, and body bytes that close a batch early. */
+const BATCH_ITEMS = 256;
+const BATCH_BYTES = 4 << 20;
+/** Batches posted and not yet acknowledged before reading waits. */
+const MAX_IN_FLIGHT = 4;
+
+export class RemoteBackend {
+  private worker: Worker;
+  private batch = new BatchWriter();
+  private inFlight = 0;
+  private waiters: (() => void)[] = [];
+  private failure: Error | null = null;
+  private result: Promise<{ result: BackendResult; json: JsonHandoff }>;
+
+  private spillDir: string;
+
+  constructor(init: Omit<WorkerInit, 'spillDir'>) {
+    this.spillDir = makeTempDir('authcap-spill-');
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { ...init, spillDir: this.spillDir } satisfies WorkerInit });
+    this.result = new Promise((resolve, reject) => {
+      this.worker.on('message', (m: { type: 'ack' } | { type: 'result'; result: BackendResult; json: JsonHandoff }) => {
+        if (m.type === 'ack') {
+          this.inFlight--;
+          if (this.inFlight < MAX_IN_FLIGHT) for (const w of this.waiters.splice(0)) w();
+          return;
+        }
+        resolve(m);
+      });
+      this.worker.on('error', (e) => {
+        this.failure = e;
+        for (const w of this.waiters.splice(0)) w();
+        reject(e);
+      });
+      this.worker.on('exit', (code) => {
+        const e = new Error(`internal: the analysis worker stopped (exit code ${code})`);
+        this.failure ??= e;
+        for (const w of this.waiters.splice(0)) w();
+        reject(e);
+      });
+    });
+    this.result.catch(() => undefined); // handled where awaited
+  }
+
+  exchange(item: BackendItem): void {
+    this.batch.add(item);
+    if (this.batch.size >= BATCH_ITEMS || this.batch.bodyBytes >= BATCH_BYTES) this.flush();
+  }
+
+  private flush(): void {
+    if (!this.batch.size) return;
+    const batch = this.batch.take();
+    this.inFlight++;
+    this.worker.postMessage({ type: 'batch', batch } satisfies ToWorker, [batch.arena]);
+  }
+
+  /** Resolves when the worker has caught up enough for reading to go on; undefined when it need not wait. */
+  pace(): Promise<void> | undefined {
+    if (this.failure) throw this.failure;
+    if (this.inFlight < MAX_IN_FLIGHT) return undefined;
+    return new Promise<void>((resolve) => this.waiters.push(resolve)).then(() => {
+      if (this.failure) throw this.failure;
+    });
+  }
+
+  async finish(seq: number): Promise<{ result: BackendResult; json: JsonHandoff }> {
+    this.flush();
+    this.worker.postMessage({ type: 'finish', seq } satisfies ToWorker);
+    try {
+      const r = await this.result;
+      this.stop();
+      // A temporary file now belongs to the JSON writer resumed from r.json (it removes it); none was made: the directory goes.
+      if (!r.json.spill) removeTempDir(this.spillDir);
+      return r;
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  private stop(): void {
+    this.worker.removeAllListeners('exit');
+    void this.worker.terminate();
+  }
+
+  /** Stop the worker and remove what it wrote (after an error). */
+  dispose(): void {
+    this.stop();
+    removeTempDir(this.spillDir);
+  }
+}

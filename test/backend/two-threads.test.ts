@@ -1,0 +1,180 @@
+// The second thread (--threads 2): what the front end posts arrives intact, the report is the same
+// byte for byte as on one thread, and exchanges stay in request-frame order even when a request
+// completes long after it began.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExchangeContext, Message } from '../../src/types.js';
+import { BatchWriter, readBatch } from '../../src/backend/wire.js';
+import type { BackendItem } from '../../src/backend/backend.js';
+import { ExchangeBuilder, toRequestJson, toResponseJson } from '../../src/exchanges/builder.js';
+import { writePcap } from '../lib/capture-writer.js';
+import { TcpSession, interleave } from '../lib/packets.js';
+import { allSamples, sampleBytes } from '../lib/samples.js';
+import { runCli } from '../lib/run-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'authcap-threads-'));
+
+function message(o: Partial<Message> & Pick<Message, 'kind' | 'frame'>): Message {
+  const body = o.body ?? Buffer.alloc(0);
+  return {
+    protocol: 'http',
+    firstFrame: o.frame,
+    time: { sec: 1_700_000_000, nsec: 123_456_000, digits: 6 },
+    firstTime: { sec: 1_700_000_000, nsec: 100_000_000, digits: 6 },
+    version: 'HTTP/1.1',
+    headers: [],
+    bodyLength: body.length,
+    decodedBody: body,
+    bodyTruncated: false,
+    incomplete: false,
+    anomalies: [],
+    ...o,
+    body,
+  };
+}
+
+function item(req: Message, res: Message | null, extra: Partial<BackendItem> = {}, ex: Record<string, unknown> = {}): BackendItem {
+  const ctx: ExchangeContext = {
+    exchange: {
+      id: `x${req.frame}`,
+      protocol: req.protocol,
+      stream: req.protocol === 'sip' ? null : 7,
+      client: '192.0.2.1:40000',
+      server: '198.51.100.2:80',
+      request: toRequestJson(req),
+      response: res ? toResponseJson(res) : null,
+      transport: req.protocol === 'sip' ? 'udp' : 'tcp',
+      ...ex,
+    },
+    req,
+    res,
+    clientIp: '192.0.2.1',
+    clientPort: 40000,
+    serverIp: '198.51.100.2',
+    serverPort: 80,
+    transport: req.protocol === 'sip' ? 'udp' : 'tcp',
+    time: req.time,
+  };
+  return { ctx, kept: true, seq: 3, watermark: 10, ...extra };
+}
+
+test('a batch posted to the worker arrives with the same messages, bodies and exchanges', () => {
+  // Bodies as views into one larger buffer (as the parser hands them over), a decoded body that differs.
+  const pool = Buffer.from('....user=alice&password=secret\u0000....{"ok":true}....', 'latin1');
+  const items: BackendItem[] = [
+    item(
+      message({
+        kind: 'request', frame: 5, method: 'POST', uri: '/api?x=1', contentLength: 27,
+        headers: [['Host', 'a'], ['Content-Type', 'application/x-www-form-urlencoded'], ['Authorization', 'Basic YTpi']],
+        body: pool.subarray(4, 31), anomalies: ['content-length: twice'],
+      }),
+      message({
+        kind: 'response', frame: 9, status: 200, reason: 'OK', chunked: true, trailers: [['X-T', '1']],
+        headers: [['Content-Encoding', 'gzip']], body: Buffer.from([0x1f, 0x8b, 1, 2]), decodedBody: pool.subarray(35, 46), bodyLength: 4,
+      }),
+      { kept: false, seq: 11, watermark: Infinity },
+      { tls: true, interim: [{ frame: 8, status: 100 }] },
+    ),
+    item(message({ kind: 'request', frame: 12, method: 'GET', uri: '/', incomplete: true, bodyTruncated: true }), null, { watermark: -Infinity }),
+    item(message({ protocol: 'sip', kind: 'request', frame: 20, method: 'REGISTER', uri: 'sip:x', version: 'SIP/2.0', headers: [['Call-ID', 'c']] }), null),
+  ];
+  const w = new BatchWriter();
+  for (const i of items) w.add(i);
+  assert.equal(w.size, 3);
+  assert.equal(w.bodyBytes, 27 + 4 + 11);
+  const posted = structuredClone(w.take()); // what postMessage does to it
+  assert.equal(w.size, 0);
+  const got = readBatch(posted);
+  // Infinite watermarks are clamped (JSON has no Infinity) but keep their meaning.
+  assert.ok(got[0].watermark > 1e15);
+  assert.ok(got[1].watermark < 0);
+  for (let i = 0; i < items.length; i++) {
+    const { watermark: _w, ...want } = items[i];
+    const { watermark: _g, ...have } = got[i];
+    assert.deepStrictEqual(have, want, `item ${i}`);
+    assert.ok(Buffer.isBuffer(have.ctx.req.body));
+  }
+  // What the checks rely on: the exchange shares the messages' headers, the undecoded body is the body.
+  assert.equal(got[0].ctx.exchange.request.headers, got[0].ctx.req.headers);
+  assert.equal(got[1].ctx.req.decodedBody, got[1].ctx.req.body);
+  assert.notEqual(got[0].ctx.res!.decodedBody, got[0].ctx.res!.body);
+});
+
+test('minPendingFrame: requests waiting for an answer and requests being assembled hold the watermark', () => {
+  const b = new ExchangeBuilder({ onExchange: () => undefined, onUnpaired: () => undefined });
+  const path = { transport: 'tcp' as const, stream: 0, clientIp: '192.0.2.1', clientPort: 1, serverIp: '192.0.2.2', serverPort: 80 };
+  assert.equal(b.minPendingFrame(), Infinity);
+  const slot = b.assembling.add(3);
+  assert.equal(b.minPendingFrame(), 3);
+  b.httpRequest(path, message({ kind: 'request', frame: 7, method: 'GET', uri: '/' }));
+  assert.equal(b.minPendingFrame(), 3);
+  b.assembling.done(slot);
+  assert.equal(b.minPendingFrame(), 7);
+  b.httpResponse(path, message({ kind: 'response', frame: 8, status: 200, reason: 'OK' }));
+  assert.equal(b.minPendingFrame(), Infinity);
+  // A request never answered does not let answered ones pile up behind it.
+  b.httpRequest({ ...path, stream: 1 }, message({ kind: 'request', frame: 10, method: 'GET', uri: '/' }));
+  for (let f = 11; f < 5000; f += 2) {
+    b.httpRequest(path, message({ kind: 'request', frame: f, method: 'GET', uri: '/' }));
+    b.httpResponse(path, message({ kind: 'response', frame: f + 1, status: 200, reason: 'OK' }));
+  }
+  assert.equal(b.minPendingFrame(), 10);
+  b.closeStream(1);
+  assert.equal(b.minPendingFrame(), Infinity);
+});
+
+test('--threads 2 writes the same report as --threads 1 on every sample, redacted and not', () => {
+  for (const s of allSamples()) {
+    const f = join(dir, `${s.name}.pcap`);
+    writeFileSync(f, sampleBytes(s));
+    for (const extra of [[], ['--show-secrets']]) {
+      const one = runCli([f, ...s.args, ...extra, '--format', 'json', '--threads', '1']);
+      const two = runCli([f, ...s.args, ...extra, '--format', 'json', '--threads', '2']);
+      assert.ok(one.stdout.length > 100, `${s.name}: a report`);
+      assert.equal(two.code, one.code, `${s.name} ${extra}: exit code`);
+      assert.equal(two.stdout, one.stdout, `${s.name} ${extra}: same bytes`);
+    }
+  }
+});
+
+test('a request that completes long after it began is still listed in request-frame order', () => {
+  // One upload is cut off (the connection is reset in its body) after 20,000 frames of other traffic:
+  // its exchange is reported with the frame of its last byte, which is far behind the others.
+  const slow = new TcpSession('10.9.0.1:50000', '192.0.2.80:80', { time: 1_700_000_000, step: 0.000001 });
+  slow.handshake();
+  slow.send('client', 'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\nfirst part', { ackEach: false });
+  const busy: TcpSession[] = [];
+  for (let c = 0; c < 50; c++) {
+    const s = new TcpSession(`10.9.1.${c + 1}:40000`, '192.0.2.80:80', { time: 1_700_000_000.01, step: 0.00002 });
+    s.handshake();
+    for (let r = 0; r < 100; r++) {
+      s.send('client', `GET /item/${c}/${r} HTTP/1.1\r\nHost: x\r\n\r\n`, { ackEach: false });
+      s.send('server', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', { ackEach: false });
+    }
+    s.close();
+    busy.push(s);
+  }
+  const end = new TcpSession('10.9.0.1:50000', '192.0.2.80:80', { time: 1_700_000_010 });
+  end.nextSeq = { ...slow.nextSeq };
+  end.rst('client');
+  const f = join(dir, 'late.pcap');
+  writePcap_(f, interleave(slow.packets, ...busy.map((s) => s.packets), end.packets));
+  for (const threads of ['1', '2']) {
+    const r = runCli([f, '--format', 'json', '--threads', threads]);
+    const report = JSON.parse(r.stdout);
+    const frames: number[] = report.exchanges.map((x: { request: { frame: number } }) => x.request.frame);
+    assert.equal(frames.length, 5001, `threads ${threads}: every exchange`);
+    const upload = report.exchanges.find((x: { request: { uri: string } }) => x.request.uri === '/upload');
+    assert.equal(upload.request.incomplete, true);
+    assert.equal(report.exchanges[0], upload, `threads ${threads}: the cut-off upload began first and is listed first`);
+    assert.deepEqual(frames, [...frames].sort((a, b) => a - b), `threads ${threads}: request-frame order`);
+  }
+});
+
+function writePcap_(file: string, packets: Parameters<typeof writePcap>[0]): void {
+  writeFileSync(file, writePcap(packets));
+}

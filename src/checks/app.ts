@@ -5,7 +5,7 @@
 
 import { isIP } from 'node:net';
 import type { Finding, Message } from '../types.js';
-import type { Analysed, AuthFamily } from './family.js';
+import { NO_FINDINGS, type Analysed, type AuthFamily } from './family.js';
 import { exchangeRef, makeFinding } from './finding.js';
 import { bodyText, mediaType, normIp } from './http-util.js';
 
@@ -37,6 +37,42 @@ export interface IpRefusal {
   text: string;
   quotedAddress: string | null;
   responseCode: string | null;
+}
+
+/**
+ * Text every refusal pattern above needs (as a necessary condition, same flags and word boundaries):
+ * INVALID_IP "invalid", the OPS items "response_code" / "OPS_envelope", GENERIC "not " (1, 2) and
+ * "ip " / "address " (3, 4). Bodies without any of them (most of them) skip the other regexes.
+ */
+const MAYBE_REFUSAL = /invalid|response_code|OPS_envelope|\bnot\s|\b(?:ip|address)\s/i;
+
+/** Could findIpRefusal or the OPS reading in inspectResponse find anything in this text? */
+export function mayRefuse(text: string): boolean {
+  return MAYBE_REFUSAL.test(text);
+}
+
+/** The characters JS \s matches in latin1 text (TAB, LF, VT, FF, CR, SPACE, NBSP). */
+const SPACE_BYTES = [0x20, 0x0a, 0x0d, 0x09, 0x0b, 0x0c, 0xa0];
+
+function hasByte(b: Buffer, c: number, n: number): boolean {
+  const i = b.indexOf(c);
+  return i >= 0 && i < n;
+}
+
+function hasText(b: Buffer, s: string, n: number): boolean {
+  const i = b.indexOf(s, 0, 'latin1');
+  return i >= 0 && i + s.length <= n;
+}
+
+/**
+ * Byte-level test before making the body a string, with native searches only: findIpRefusal needs a
+ * whitespace character (INVALID_IP, every GENERIC pattern and the OPS response_code item have \s+),
+ * and the OPS reading needs "OPS_envelope" or "response_code" as sent (both with '_'). A body with
+ * neither (e.g. a form echo or a one-word 401 body) cannot refuse at application level.
+ */
+export function mayRefuseBytes(b: Buffer, n: number): boolean {
+  for (const c of SPACE_BYTES) if (hasByte(b, c, n)) return true;
+  return hasByte(b, 0x5f, n) && (hasText(b, 'OPS_envelope', n) || hasText(b, 'response_code', n));
 }
 
 /** Finds an "address not allowed" statement in a response body. */
@@ -83,10 +119,12 @@ export interface ResponseVerdict {
 /** Reads a response body for application-level refusals: OPS response_code/is_success and IP allow-list wording. */
 export function inspectResponse(res: Message): ResponseVerdict {
   const v: ResponseVerdict = { refused: false, opsCode: null, ipRefusal: null };
-  if (res.decodedBody.length === 0) return v;
+  const body = res.decodedBody;
+  if (body.length === 0 || !mayRefuseBytes(body, Math.min(body.length, SCAN_LIMIT))) return v;
+  const text = bodyText(body, SCAN_LIMIT);
+  if (!mayRefuse(text)) return v;
   const type = mediaType(res);
   const status = res.status ?? 0;
-  const text = bodyText(res.decodedBody, SCAN_LIMIT);
   const trustGeneric = status >= 400 || (res.decodedBody.length <= 2048 && !type.includes('html'));
   v.ipRefusal = findIpRefusal(text, trustGeneric);
   if (text.includes('OPS_envelope') || text.includes('response_code')) {
@@ -101,12 +139,11 @@ export function inspectResponse(res: Message): ResponseVerdict {
 export function createAppFamily(): AuthFamily {
   return {
     name: 'app',
-    exchange({ ctx, summary: s, verdict }: Analysed): Finding[] {
+    exchange({ ctx, verdict, endpoint }: Analysed): Finding[] {
       const res = ctx.res;
       const r = verdict?.ipRefusal;
-      if (!res || !r) return [];
+      if (!res || !r) return NO_FINDINGS;
       const differs = r.quotedAddress !== null && normIp(r.quotedAddress) !== normIp(ctx.clientIp);
-      const endpoint = `${s.method} ${s.path}`;
       return [
         makeFinding(
           'app.ip-not-allowed',

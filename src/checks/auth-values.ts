@@ -6,8 +6,8 @@
 import type { AnalysisOptions, Finding } from '../types.js';
 import { isoTime, seconds } from '../util/time.js';
 import { digestUserhash, parseDigestAuthorization, verifyDigest } from './digest.js';
-import type { Analysed, AuthFamily } from './family.js';
-import { exchangeRef, makeFinding } from './finding.js';
+import { NO_FINDINGS, type Analysed, type AuthFamily } from './family.js';
+import { exchangeRef, makeFinding, type FindingRef } from './finding.js';
 import { uriPath } from './http-util.js';
 
 export interface JwtInfo {
@@ -48,10 +48,11 @@ const JWT_FIELDS = new Set(['x-auth-token', 'x-access-token', 'x-token', 'access
 export function createAuthValuesFamily(o: AnalysisOptions): AuthFamily {
   return {
     name: 'auth-values',
-    exchange({ ctx, scan, summary: s }: Analysed): Finding[] {
+    exchange({ ctx, scan, summary: s, endpoint }: Analysed): Finding[] {
+      if (scan.fields.length === 0) return NO_FINDINGS;
       const out: Finding[] = [];
-      const ref = exchangeRef(ctx);
-      const endpoint = `${s.method} ${s.path}`;
+      let refMemo: FindingRef | undefined;
+      const ref = (): FindingRef => (refMemo ??= exchangeRef(ctx));
       for (const f of scan.fields) {
         const isAuth = f.location === 'authorization' || f.location === 'proxy-authorization';
         if (isAuth && f.scheme === 'basic' && f.basicProblem) {
@@ -60,7 +61,7 @@ export function createAuthValuesFamily(o: AnalysisOptions): AuthFamily {
           out.push(
             makeFinding(
               'auth.basic-malformed',
-              ref,
+              ref(),
               `the Basic credentials in the ${f.name} header of ${endpoint} from ${s.client} (frame ${s.reqFrame}) ${why}: send base64 of "user:password"`,
               { header: f.name, problem: f.basicProblem, valueLength: f.value.length, endpoint, client: s.client, credentials: f.value },
             ),
@@ -81,7 +82,7 @@ export function createAuthValuesFamily(o: AnalysisOptions): AuthFamily {
               out.push(
                 makeFinding(
                   'auth.token-expired',
-                  ref,
+                  ref(),
                   `the bearer JWT in ${f.location === 'header' || isAuth ? `header ${f.name}` : `field "${f.name}"`} of ${endpoint} from ${s.client} (frame ${s.reqFrame}) expired at ${expIso}, ` +
                     `${durationText(ago)} before the request: obtain a fresh token (or fix the client's clock)`,
                   {
@@ -122,7 +123,7 @@ export function createAuthValuesFamily(o: AnalysisOptions): AuthFamily {
           out.push(
             makeFinding(
               'auth.digest-mismatch',
-              ref,
+              ref(),
               `the Digest response of ${endpoint} from ${s.client} for user ${user ?? dp.username} (frame ${s.reqFrame}) does not verify with the given password` +
                 (accepted ? ', yet the server accepted it: the password given to authcap is not the one in use' : ': the client uses another password, realm or algorithm'),
               {

@@ -4,7 +4,7 @@
 // requests to the same endpoint carry a body: the latter in finish).
 
 import type { Finding, Message } from '../types.js';
-import type { Analysed, AuthFamily } from './family.js';
+import { NO_FINDINGS, type Analysed, type AuthFamily } from './family.js';
 import { exchangeRef, makeFinding, uniqFrames, type FindingRef } from './finding.js';
 import { headerAll, mediaType, trailingNulCount } from './http-util.js';
 import { isSignatureName } from './signature.js';
@@ -19,17 +19,31 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
  */
 const LENGTH_ANOMALY = /^(extra-bytes-after-body|conflicting-content-length)|content-length.*(mismatch|differ|exceed)/i;
 
+/** How many Content-Length headers (and SIP 'l') a message has, without collecting them. */
+function contentLengthCount(m: Message): number {
+  let n = 0;
+  const sip = m.protocol === 'sip';
+  const headers = m.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const k = headers[i][0];
+    if (k.length === 14 ? k.toLowerCase() === 'content-length' : sip && k.length === 1 && (k === 'l' || k === 'L')) n++;
+  }
+  return n;
+}
+
 function lengthProblem(m: Message): { problem: string; detail: Record<string, unknown> } | null {
   if (m.chunked) return null;
-  const values = headerAll(m.headers, 'content-length');
-  if (m.protocol === 'sip') values.push(...headerAll(m.headers, 'l'));
-  if (values.length > 1) {
+  if (contentLengthCount(m) > 1) {
+    const values = headerAll(m.headers, 'content-length');
+    if (m.protocol === 'sip') values.push(...headerAll(m.headers, 'l'));
     const distinct = [...new Set(values.map((v) => v.trim()))];
     if (distinct.length > 1) return { problem: 'conflicting-headers', detail: { contentLengthHeaders: distinct } };
   }
-  if (m.anomalies.some((a) => /gap|capture ended/i.test(a))) return null;
-  const anomaly = m.anomalies.find((a) => LENGTH_ANOMALY.test(a));
-  if (anomaly) return { problem: 'anomaly', detail: { anomaly } };
+  if (m.anomalies.length > 0) {
+    if (m.anomalies.some((a) => /gap|capture ended/i.test(a))) return null;
+    const anomaly = m.anomalies.find((a) => LENGTH_ANOMALY.test(a));
+    if (anomaly) return { problem: 'anomaly', detail: { anomaly } };
+  }
   if (m.contentLength === undefined) return null;
   if (m.incomplete) {
     // The sender closed the connection before sending the declared length.
@@ -47,19 +61,18 @@ export function createBodyFamily(): AuthFamily {
   const flagged = new Set<string>();
   return {
     name: 'body',
-    exchange({ ctx, summary: s }: Analysed): Finding[] {
-      const out: Finding[] = [];
+    exchange({ ctx, summary: s, endpoint }: Analysed): Finding[] {
+      // No closures or arrays unless there is something to report (most exchanges).
+      let out = NO_FINDINGS;
       const req = ctx.req;
-      let refMemo: FindingRef | undefined;
-      const ref = (): FindingRef => (refMemo ??= exchangeRef(ctx));
-      const endpoint = `${s.method} ${s.path}`;
+      let ref: FindingRef | undefined;
       if (req.bodyLength > 0 && !req.bodyTruncated && !req.incomplete && req.body.length === req.bodyLength) {
         const count = trailingNulCount(req.body);
         if (count > 0) {
-          out.push(
+          (out === NO_FINDINGS ? (out = []) : out).push(
             makeFinding(
               'body.trailing-nul',
-              ref(),
+              (ref ??= exchangeRef(ctx)),
               `the body of ${endpoint} from ${s.client} (frame ${s.reqFrame}) ends with ${count} NUL byte${count > 1 ? 's' : ''}: ` +
                 'that changes any digest or signature computed over the body; some HTTP libraries append it (send the body without the terminating NUL)',
               { count, bodyLength: req.bodyLength, contentLength: req.contentLength ?? null, contentType: mediaType(req) || null, endpoint, client: s.client },
@@ -70,14 +83,15 @@ export function createBodyFamily(): AuthFamily {
       // Responses to HEAD, and 1xx/204/304 responses, carry no body whatever Content-Length says.
       const st = ctx.res?.status ?? 0;
       const resHasBody = ctx.res && s.method !== 'HEAD' && st >= 200 && st !== 204 && st !== 304;
-      for (const m of resHasBody ? [req, ctx.res!] : [req]) {
+      for (let which = 0; which < (resHasBody ? 2 : 1); which++) {
+        const m = which === 0 ? req : ctx.res!;
         const lp = lengthProblem(m);
         if (!lp) continue;
         const side = m.kind === 'request' ? `the request ${endpoint} from ${s.client}` : `the ${m.status} response to ${endpoint}`;
-        out.push(
+        (out === NO_FINDINGS ? (out = []) : out).push(
           makeFinding(
             'body.length-mismatch',
-            ref(),
+            (ref ??= exchangeRef(ctx)),
             `${side} (frame ${m.frame}) declares Content-Length ${lp.detail['contentLengthHeaders'] ? (lp.detail['contentLengthHeaders'] as string[]).join(' and ') : (m.contentLength ?? '?')} ` +
               `but ${m.bodyLength} body byte${m.bodyLength === 1 ? ' was' : 's were'} sent: the receiver reads a different body than the sender meant`,
             {
@@ -98,10 +112,10 @@ export function createBodyFamily(): AuthFamily {
         const sig = req.headers.find(([k, v]) => isSignatureName(k) && v.trim() !== '');
         if (sig) {
           flagged.add(s.id);
-          out.push(
+          (out === NO_FINDINGS ? (out = []) : out).push(
             makeFinding(
               'body.missing',
-              ref(),
+              (ref ??= exchangeRef(ctx)),
               `${endpoint} from ${s.client} (frame ${s.reqFrame}) sends a ${sig[0]} header but an empty body: the signature covers the content, so the content must be sent as the body`,
               { method: s.method, reason: 'signature-without-body', signatureHeader: sig[0], contentLength: req.contentLength ?? null, status: s.status, endpoint, client: s.client },
             ),

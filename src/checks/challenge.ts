@@ -7,7 +7,7 @@ import type { Finding, Message } from '../types.js';
 import { parseAuthItems } from './auth-params.js';
 import type { CredentialField } from './credentials.js';
 import { parseDigestAuthorization } from './digest.js';
-import type { Analysed, AuthFamily } from './family.js';
+import { NO_FINDINGS, type Analysed, type AuthFamily } from './family.js';
 import { exchangeRef, framesText, makeFinding, uniqFrames, type FindingRef } from './finding.js';
 import { isAccepted, isChallengeStatus } from './http-util.js';
 
@@ -49,7 +49,11 @@ export function parseChallenges(headerValue: string): Challenge[] {
 export function responseChallenges(res: Message, status: number): Challenge[] {
   const name = status === 407 ? 'proxy-authenticate' : 'www-authenticate';
   const out: Challenge[] = [];
-  for (const [k, v] of res.headers) if (k.toLowerCase() === name) out.push(...parseChallenges(v));
+  const headers = res.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i];
+    if (h[0].toLowerCase() === name) for (const c of parseChallenges(h[1])) out.push(c);
+  }
   return out;
 }
 
@@ -154,18 +158,26 @@ export function createChallengeFamily(): AuthFamily {
 
   return {
     name: 'challenge',
-    exchange({ ctx, scan, summary: s }: Analysed): Finding[] {
-      const out: Finding[] = [];
-      if (!ctx.res || s.status === null) return out;
-      if (s.method === 'ACK' || s.method === 'CANCEL') return out;
+    exchange({ ctx, scan, summary: s, challenges, endpoint }: Analysed): Finding[] {
+      if (!ctx.res || s.status === null) return NO_FINDINGS;
+      if (s.method === 'ACK' || s.method === 'CANCEL') return NO_FINDINGS;
       const status = s.status;
-      const ref = exchangeRef(ctx);
-      const endpoint = `${s.method} ${s.path}`;
+      const challengeStatus = isChallengeStatus(status);
       const key = s.protocol === 'sip' && s.callId ? `sip|${s.client}|${s.callId}` : `${s.client}|${s.server}|${endpoint}`;
       const p = pending.get(key);
-      if (p && p.protocol === 'sip' && s.cseq !== null && p.cseq !== null && s.cseq <= p.cseq) return out;
+      if (p && p.protocol === 'sip' && s.cseq !== null && p.cseq !== null && s.cseq <= p.cseq) return NO_FINDINGS;
+      let digestField: CredentialField | undefined;
+      for (const f of scan.fields) {
+        if ((f.location === 'authorization' || f.location === 'proxy-authorization') && f.scheme === 'digest') {
+          digestField = f;
+          break;
+        }
+      }
+      // Nothing can follow: no challenge waiting, none now, no Digest nonce to remember or recognise.
+      if (!p && !challengeStatus && !digestField) return NO_FINDINGS;
 
-      const digestField = scan.fields.find((f) => (f.location === 'authorization' || f.location === 'proxy-authorization') && f.scheme === 'digest');
+      const out: Finding[] = [];
+      const ref = exchangeRef(ctx);
       const dp = digestField ? (digestField.digest ?? parseDigestAuthorization(digestField.value)) : null;
       let nonceReused = false;
       if (dp && dp.nonce) {
@@ -184,8 +196,8 @@ export function createChallengeFamily(): AuthFamily {
         }
       }
 
-      const challenges = isChallengeStatus(status) ? responseChallenges(ctx.res, status) : [];
-      const stale = challenges.some((c) => c.stale === true);
+      let stale = false;
+      for (const c of challenges) if (c.stale === true) stale = true;
       const answering = p ? authFieldFor(scan.fields, p.status) : undefined;
       /** A challenge now waiting for this client's answer. */
       const newPending = (reqHadAuth: boolean, afterRejection: boolean): Pending => ({

@@ -98,13 +98,53 @@ function isCredentialName(b: Buffer, from: number, to: number): boolean {
 }
 
 /**
+ * Credential names at the start of a form field (position 0 or after '&'), ending the name ('=', '&'
+ * or the end): what isCredentialName finds for text with no '%' or '+' (nothing to decode) and no
+ * character above 0xff. Non-unicode /i folds ASCII letters only, and no latin1 character lower-cases
+ * to an ASCII one, so raw names with other bytes never match either way.
+ */
+const FORM_NAME_RE = new RegExp(
+  `(?:^|&)(${[...FIELD_NAMES].join('|')})(?=[=&]|$)`, // the names are [a-z_-] only: nothing to escape
+  'gi',
+);
+
+/** scanFormCredentials for text (latin1, no '%' or '+'): one native regex pass instead of a byte loop. */
+function scanPlainForm(text: string, location: 'form' | 'query', fields: CredentialField[]): void {
+  const re = FORM_NAME_RE;
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const nameEnd = m.index + m[0].length;
+    let value = '';
+    if (nameEnd < text.length && text.charCodeAt(nameEnd) === 0x3d) {
+      let amp = text.indexOf('&', nameEnd + 1);
+      if (amp < 0) amp = text.length;
+      value = text.slice(nameEnd + 1, amp);
+      re.lastIndex = amp;
+    }
+    fields.push(plainField(location, m[1], value));
+  }
+  re.lastIndex = 0;
+}
+
+/** Is byte c in b[0, n)? (native search) */
+function byteWithin(b: Buffer, c: number, n: number): boolean {
+  const i = b.indexOf(c);
+  return i >= 0 && i < n;
+}
+
+/**
  * Credential fields of application/x-www-form-urlencoded bytes (a body prefix or a query string, read
- * as latin1), in order: the same fields as parseForm(text).filter(([k]) => isCredentialField(k)), but
- * walking '&' / '=' over the bytes without materialising every field: only names with '%' or '+'
- * are decoded, and only credential fields' values.
+ * as latin1), in order: the same fields as parseForm(text).filter(([k]) => isCredentialField(k)).
+ * Without '%' or '+' nothing needs decoding and one regex finds the names; otherwise it walks
+ * '&' / '=' over the bytes without materialising every field: only names with '%' or '+' are
+ * decoded, and only credential fields' values.
  */
 export function scanFormCredentials(b: Buffer, end: number, location: 'form' | 'query', fields: CredentialField[]): void {
   const n = Math.min(end, b.length);
+  if (!byteWithin(b, 0x25, n) && !byteWithin(b, 0x2b, n)) {
+    scanPlainForm(b.toString('latin1', 0, n), location, fields);
+    return;
+  }
   let i = 0;
   while (i < n) {
     // The name runs to the first '=' or '&'; the value to the next '&'.
@@ -141,21 +181,58 @@ function scanQueryCredentials(query: string, fields: CredentialField[]): void {
     for (const [k, v] of parseForm(query)) if (isCredentialField(k)) fields.push(plainField('query', k, v));
     return;
   }
+  if (query.indexOf('%') < 0 && query.indexOf('+') < 0) {
+    scanPlainForm(query, 'query', fields);
+    return;
+  }
   const b = Buffer.from(query, 'latin1');
   scanFormCredentials(b, b.length, 'query', fields);
 }
 
 const BODY_SCAN_LIMIT = 65536;
 
+/** What a request header name is to the scanner (see headerClass). */
+const H_NONE = 0;
+const H_AUTHORIZATION = 1;
+const H_PROXY_AUTHORIZATION = 2;
+const H_CREDENTIAL = 3;
+const H_USER = 4;
+/** Header name as sent -> class: names repeat on every request, so each is lower-cased and matched once. */
+const headerClasses = new Map<string, number>();
+
+/**
+ * Lengths of the credential header names that do not start with "x-" (authorization,
+ * proxy-authorization and the HEADER_NAMES without "x-"): any other name not starting with x/X is no
+ * credential header. (A non-ASCII name whose lower case is longer never lower-cases to an ASCII name.)
+ */
+const PLAIN_LENGTHS = new Set(['authorization', 'proxy-authorization', ...[...HEADER_NAMES].filter((n) => !n.startsWith('x-'))].map((n) => n.length));
+
+function headerClass(name: string): number {
+  const c0 = name.charCodeAt(0);
+  if (c0 !== 0x78 && c0 !== 0x58 && !PLAIN_LENGTHS.has(name.length)) return H_NONE;
+  let c = headerClasses.get(name);
+  if (c !== undefined) return c;
+  const n = name.toLowerCase();
+  if (n === 'authorization') c = H_AUTHORIZATION;
+  else if (n === 'proxy-authorization') c = H_PROXY_AUTHORIZATION;
+  else if (isCredentialHeader(n)) c = USER_HEADERS.has(n) ? H_USER : H_CREDENTIAL;
+  else c = H_NONE;
+  if (headerClasses.size < 10_000) headerClasses.set(name, c);
+  return c;
+}
+
 export function scanCredentials(req: Message): CredentialScan {
   const fields: CredentialField[] = [];
-  for (const [name, value] of req.headers) {
-    const n = name.toLowerCase();
-    if (n === 'authorization' || n === 'proxy-authorization') {
-      fields.push(authorizationField(n, name, value));
-    } else if (isCredentialHeader(n)) {
-      const v = value.trim();
-      fields.push({ location: 'header', name, value: v, empty: v === '', user: USER_HEADERS.has(n) ? v || null : undefined });
+  const headers = req.headers;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i];
+    const c = headerClass(h[0]);
+    if (c === H_NONE) continue;
+    if (c === H_AUTHORIZATION) fields.push(authorizationField('authorization', h[0], h[1]));
+    else if (c === H_PROXY_AUTHORIZATION) fields.push(authorizationField('proxy-authorization', h[0], h[1]));
+    else {
+      const v = h[1].trim();
+      fields.push({ location: 'header', name: h[0], value: v, empty: v === '', user: c === H_USER ? v || null : undefined });
     }
   }
   if (req.protocol === 'http') {
@@ -163,7 +240,7 @@ export function scanCredentials(req: Message): CredentialScan {
     if (uri.indexOf('?') >= 0) scanQueryCredentials(uriQuery(uri), fields);
     if (req.bodyLength > 0 && req.decodedBody.length > 0) scanBody(req, fields);
   }
-  return { fields, credentials: summarise(fields) };
+  return { fields, credentials: fields.length === 0 ? null : summarise(fields) };
 }
 
 /** The report's credentials object for a request, or null when it carries none. */
@@ -293,11 +370,23 @@ const SCHEME_KINDS: Record<string, CredentialKind> = {
 
 function summarise(fields: CredentialField[]): Credentials | null {
   if (fields.length === 0) return null;
-  const auth = fields.find((f) => f.location === 'authorization') ?? fields.find((f) => f.location === 'proxy-authorization');
+  // One pass: the first Authorization (else Proxy-Authorization) field, and which other locations occur.
+  let authz: CredentialField | undefined;
+  let proxy: CredentialField | undefined;
+  let hasHeader = false;
+  let hasForm = false;
+  for (const f of fields) {
+    const loc = f.location;
+    if (loc === 'authorization') authz ??= f;
+    else if (loc === 'proxy-authorization') proxy ??= f;
+    else if (loc === 'header') hasHeader = true;
+    else if (loc === 'form') hasForm = true;
+  }
+  const auth = authz ?? proxy;
   let kind: CredentialKind;
   if (auth) kind = SCHEME_KINDS[auth.scheme ?? ''] ?? 'other';
-  else if (fields.some((f) => f.location === 'header')) kind = 'header';
-  else if (fields.some((f) => f.location === 'form')) kind = 'form';
+  else if (hasHeader) kind = 'header';
+  else if (hasForm) kind = 'form';
   else kind = 'query';
   let user: string | null = auth?.user ?? null;
   if (!user) for (const f of fields) if (f.user) { user = f.user; break; }
@@ -306,9 +395,22 @@ function summarise(fields: CredentialField[]): Credentials | null {
   return { kind, user, fields: names };
 }
 
+/** fieldKey texts per location, then name as sent: the same few names repeat on every request (bounded). */
+const fieldKeyCache = new Map<CredentialLocation, Map<string, string>>();
+let fieldKeyCacheSize = 0;
+
 /** Stable key of a field for comparisons across requests: "location:name" (lower case). */
 export function fieldKey(f: CredentialField): string {
-  return `${f.location}:${f.name.toLowerCase()}`;
+  let m = fieldKeyCache.get(f.location);
+  const v = m?.get(f.name);
+  if (v !== undefined) return v;
+  const k = `${f.location}:${f.name.toLowerCase()}`;
+  if (fieldKeyCacheSize < 10_000) {
+    if (!m) fieldKeyCache.set(f.location, (m = new Map()));
+    m.set(f.name, k);
+    fieldKeyCacheSize++;
+  }
+  return k;
 }
 
 /** Readable name of a field key for messages: 'header X-Username', 'form field "username"', ... */
@@ -338,18 +440,21 @@ export function describeFieldKey(key: string): string {
  */
 export function fieldKeys(fields: CredentialField[]): { present: string[]; empty: string[] } {
   const present: string[] = [];
-  const empty: string[] = [];
-  const add = (list: string[], k: string) => {
-    if (!list.includes(k)) list.push(k);
-  };
+  let empty: string[] = [];
   for (const f of fields) {
-    add(f.empty ? empty : present, fieldKey(f));
+    addKey(f.empty ? empty : present, fieldKey(f));
     if (f.location === 'authorization' || f.location === 'proxy-authorization') {
       if (f.scheme === 'basic' || f.scheme === 'digest') {
-        if (f.emptyUser) add(empty, `${f.location}:username`);
-        else if (f.user) add(present, `${f.location}:username`);
+        const k = f.location === 'authorization' ? 'authorization:username' : 'proxy-authorization:username';
+        if (f.emptyUser) addKey(empty, k);
+        else if (f.user) addKey(present, k);
       }
     }
   }
-  return { present, empty: empty.filter((k) => !present.includes(k)) };
+  if (empty.length > 0) empty = empty.filter((k) => !present.includes(k));
+  return { present, empty };
+}
+
+function addKey(list: string[], k: string): void {
+  if (!list.includes(k)) list.push(k);
 }

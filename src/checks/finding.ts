@@ -37,7 +37,9 @@ export function uniqFrames(frames: (number | null | undefined)[]): number[] {
       let i = out.length;
       while (i > 0 && out[i - 1] > f) i--;
       if (i > 0 && out[i - 1] === f) continue;
-      out.splice(i, 0, f);
+      // Insert at i by shifting the tail (splice would allocate the array of removed items).
+      for (let j = out.length; j > i; j--) out[j] = out[j - 1];
+      out[i] = f;
     }
     return out;
   }

@@ -4,10 +4,15 @@
 import { isAcceptedStatus } from '../util/status.js';
 import type { HttpHeaders, Message } from '../types.js';
 
+/** Does header name k equal the lower-case name n, ignoring case? (no allocation for names of another length) */
+function sameName(k: string, n: string): boolean {
+  return k.length === n.length && (k === n || k.toLowerCase() === n);
+}
+
 /** First value of a header (case-insensitive name), or undefined. */
 export function header(headers: HttpHeaders, name: string): string | undefined {
   const n = name.toLowerCase();
-  for (const [k, v] of headers) if (k.toLowerCase() === n) return v;
+  for (let i = 0; i < headers.length; i++) if (sameName(headers[i][0], n)) return headers[i][1];
   return undefined;
 }
 
@@ -15,7 +20,7 @@ export function header(headers: HttpHeaders, name: string): string | undefined {
 export function headerAll(headers: HttpHeaders, name: string): string[] {
   const n = name.toLowerCase();
   const out: string[] = [];
-  for (const [k, v] of headers) if (k.toLowerCase() === n) out.push(v);
+  for (let i = 0; i < headers.length; i++) if (sameName(headers[i][0], n)) out.push(headers[i][1]);
   return out;
 }
 
@@ -38,9 +43,14 @@ export function uriPath(uri: string, protocol: 'http' | 'sip' = 'http'): string 
     return u;
   }
   let u = uri;
-  const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(u);
-  if (m) u = u.slice(m[0].length) || '/';
-  const cut = u.search(/[?#]/);
+  // Origin-form ("/...") cannot be absolute-form: skip the regex.
+  if (u.charCodeAt(0) !== 0x2f) {
+    const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(u);
+    if (m) u = u.slice(m[0].length) || '/';
+  }
+  const q = u.indexOf('?');
+  const h = u.indexOf('#');
+  const cut = q < 0 ? h : h < 0 ? q : Math.min(q, h);
   if (cut >= 0) u = u.slice(0, cut);
   return u === '' ? '/' : u;
 }
@@ -79,10 +89,32 @@ export function parseForm(text: string): [string, string][] {
   return out;
 }
 
+/** The names of parseForm(text), in order, without decoding the values. */
+export function formNames(text: string): string[] {
+  const out: string[] = [];
+  if (!text) return out;
+  let i = 0;
+  const n = text.length;
+  let eq = text.indexOf('=');
+  while (i <= n) {
+    let amp = text.indexOf('&', i);
+    if (amp < 0) amp = n;
+    if (amp > i) {
+      // The next '=' at or after i (kept while it lies ahead: linear on names without '=').
+      if (eq >= 0 && eq < i) eq = text.indexOf('=', i);
+      out.push(decodeComponent(eq < 0 || eq > amp ? text.slice(i, amp) : text.slice(i, eq)));
+    }
+    i = amp + 1;
+  }
+  return out;
+}
+
 /** Media type of a message, lower case without parameters ('' when absent). */
 export function mediaType(m: Message): string {
   const ct = m.protocol === 'sip' ? sipHeader(m.headers, 'content-type') : header(m.headers, 'content-type');
-  return (ct ?? '').split(';')[0].trim().toLowerCase();
+  if (!ct) return '';
+  const sc = ct.indexOf(';');
+  return (sc < 0 ? ct : ct.slice(0, sc)).trim().toLowerCase();
 }
 
 /** 2xx or 3xx: the server accepted the request (for SIP, 2xx only counts; 3xx redirects are not refusals either). */

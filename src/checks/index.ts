@@ -6,13 +6,16 @@ import type { AnalysisOptions, ExchangeContext, Finding, UnauthorizedSummary } f
 import { createAppFamily, inspectResponse } from './app.js';
 import { createAuthValuesFamily } from './auth-values.js';
 import { createBodyFamily } from './body.js';
-import { createChallengeFamily } from './challenge.js';
+import { createChallengeFamily, responseChallenges, type Challenge } from './challenge.js';
 import { scanCredentials } from './credentials.js';
-import type { AuthFamily } from './family.js';
+import type { Analysed, AuthFamily } from './family.js';
+import { isChallengeStatus } from './http-util.js';
 import { createMethodFamily } from './method.js';
 import { createSignatureFamily } from './signature.js';
 import { ExchangeStore } from './store.js';
 import { createUnauthorizedFamily } from './unauthorized.js';
+
+const NO_CHALLENGES: Challenge[] = Object.freeze([]) as unknown as Challenge[];
 
 export interface Checks {
   /** Per completed exchange, in completion order; also fills ctx.exchange.request.credentials. */
@@ -35,19 +38,22 @@ export function createChecks(o: AnalysisOptions): Checks {
     createSignatureFamily(o),
     createAppFamily(),
   ];
+  const exchangeFamilies = families.filter((f) => f.exchange);
   let finished = false;
   return {
     exchange(ctx: ExchangeContext): Finding[] {
       const scan = scanCredentials(ctx.req);
-      const verdict = ctx.res ? inspectResponse(ctx.res) : null;
-      const summary = store.add(ctx, scan, verdict?.refused ?? false);
+      const res = ctx.res;
+      const verdict = res ? inspectResponse(res) : null;
+      const status = res ? (res.status ?? ctx.exchange.response?.status ?? null) : null;
+      const challenges = res && isChallengeStatus(status) ? responseChallenges(res, status!) : NO_CHALLENGES;
+      const summary = store.add(ctx, scan, verdict?.refused ?? false, challenges);
       if (scan.credentials && !scan.credentials.user && summary.userFrom === 'path') scan.credentials.user = summary.user;
       ctx.exchange.request.credentials = scan.credentials;
       const out: Finding[] = [];
-      const a = { ctx, scan, summary, verdict };
-      for (const f of families) {
-        if (!f.exchange) continue;
-        const fs = f.exchange(a);
+      const a: Analysed = { ctx, scan, summary, verdict, challenges, endpoint: store.endpointShown(summary) };
+      for (let k = 0; k < exchangeFamilies.length; k++) {
+        const fs = exchangeFamilies[k].exchange!(a);
         for (let i = 0; i < fs.length; i++) out.push(fs[i]);
       }
       return out;

@@ -6,15 +6,23 @@
 
 import { createHash, createHmac } from 'node:crypto';
 import type { AnalysisOptions, Finding } from '../types.js';
-import type { Analysed, AuthFamily } from './family.js';
+import { NO_FINDINGS, type Analysed, type AuthFamily } from './family.js';
 import { exchangeRef, makeFinding } from './finding.js';
 import { trailingNulCount } from './http-util.js';
 
 const SIG_NAME = /(^|[-_])(signature|sig|sign|hmac|checksum)(-\d+)?$/;
 
+/** Header/field name as sent -> signature-like: names repeat, so each is tested once (bounded). */
+const sigNames = new Map<string, boolean>();
+
 /** Is this header/field name signature-like? */
 export function isSignatureName(name: string): boolean {
-  return SIG_NAME.test(name.toLowerCase());
+  let v = sigNames.get(name);
+  if (v === undefined) {
+    v = SIG_NAME.test(name.toLowerCase());
+    if (sigNames.size < 10_000) sigNames.set(name, v);
+  }
+  return v;
 }
 
 /** The hex digest in a signature value ("abc...", "sha256=abc..."), or null. */
@@ -149,15 +157,19 @@ export function describeVariant(v: string): string {
 export function createSignatureFamily(o: AnalysisOptions): AuthFamily {
   return {
     name: 'signature',
-    exchange({ ctx, scan, summary: s }: Analysed): Finding[] {
-      if (s.protocol !== 'http' || s.accepted) return [];
+    exchange({ ctx, scan, summary: s, endpoint }: Analysed): Finding[] {
+      if (s.protocol !== 'http' || s.accepted) return NO_FINDINGS;
+      const req = ctx.req;
+      let cands: { name: string; location: 'header' | 'form' | 'query'; value: string }[] | null = null;
+      const headers = req.headers;
+      for (let i = 0; i < headers.length; i++) {
+        const h = headers[i];
+        if (isSignatureName(h[0])) (cands ??= []).push({ name: h[0], location: 'header', value: h[1] });
+      }
+      for (const f of scan.fields) if ((f.location === 'form' || f.location === 'query') && isSignatureName(f.name)) (cands ??= []).push({ name: f.name, location: f.location, value: f.value });
+      if (cands === null) return NO_FINDINGS;
       const out: Finding[] = [];
       const ref = exchangeRef(ctx);
-      const endpoint = `${s.method} ${s.path}`;
-      const req = ctx.req;
-      const cands: { name: string; location: 'header' | 'form' | 'query'; value: string }[] = [];
-      for (const [k, v] of req.headers) if (isSignatureName(k)) cands.push({ name: k, location: 'header', value: v });
-      for (const f of scan.fields) if ((f.location === 'form' || f.location === 'query') && isSignatureName(f.name)) cands.push({ name: f.name, location: f.location, value: f.value });
       for (const c of cands) {
         const d = hexDigest(c.value);
         if (!d) continue;

@@ -5,7 +5,7 @@
 // challenge round-trip (info). Also builds the UnauthorizedSummary section.
 
 import type { Finding, UnauthorizedGroup, UnauthorizedSummary } from '../types.js';
-import { compareTime, isoTime } from '../util/time.js';
+import { isoTime } from '../util/time.js';
 import { describeFieldKey } from './credentials.js';
 import type { AuthFamily } from './family.js';
 import { framesText, makeFinding, uniqFrames, type FindingRef } from './finding.js';
@@ -91,7 +91,7 @@ export function createUnauthorizedFamily(): UnauthorizedFamily {
       if (s.accepted) accepted++;
       if (isChallengeStatus(s.status)) {
         refused++;
-        if (!first || compareTime(s.resTime ?? s.time, first.resTime ?? first.time) < 0) first = s;
+        if (!first || s.compareEventTime(first) < 0) first = s;
       }
     }
 
@@ -290,6 +290,9 @@ export function createUnauthorizedFamily(): UnauthorizedFamily {
   return { name: 'unauthorized', finish, summary: () => result };
 }
 
+/** What String.prototype.localeCompare without arguments uses (ECMA-402), made once. */
+const COLLATOR = new Intl.Collator();
+
 function buildSummary(
   store: ExchangeStore,
   byEp: Map<string, ExchangeSummary[]>,
@@ -299,25 +302,29 @@ function buildSummary(
   first: ExchangeSummary | null,
   userOf: (s: ExchangeSummary) => string | null,
 ): UnauthorizedSummary {
-  const byId = new Map<ExchangeSummary, Analysis>();
-  for (const a of analyses) byId.set(a.s, a);
-  type Group = UnauthorizedGroup & { _lastAcc: ExchangeSummary | null };
-  // endpoint -> server -> client -> user -> group, in first-seen order (server, client and user are interned).
-  const groups: Group[] = [];
+  // The analysis of each refusal by summary position (seq is the index in store.list).
+  const anOf: (Analysis | undefined)[] = new Array(store.list.length);
+  for (const a of analyses) anOf[a.s.seq] = a;
+  // endpoint -> server -> client -> user -> group index, in first-seen order (server, client and user
+  // are interned). The groups are built in their final shape; per-group working state sits beside them.
+  const groups: UnauthorizedGroup[] = [];
+  const lastAcc: (ExchangeSummary | null)[] = [];
+  const lastRef: (ExchangeSummary | null)[] = [];
   const endpoints = new Set(analyses.map((a) => a.endpointKey));
   for (const key of endpoints) {
-    const byServer = new Map<string, Map<string, Map<string, Group>>>();
+    const byServer = new Map<string, Map<string, Map<string, number>>>();
     for (const s of byEp.get(key) ?? []) {
-      const an = byId.get(s);
+      const an = anOf[s.seq];
       const user = an ? an.user : userOf(s);
       let byClient = byServer.get(s.server);
       if (!byClient) byServer.set(s.server, (byClient = new Map()));
       let byUser = byClient.get(s.client);
       if (!byUser) byClient.set(s.client, (byUser = new Map()));
       // '' and null share a group, as in the key the groups had before.
-      let g = byUser.get(user ?? '');
-      if (!g) {
-        g = {
+      let gi = byUser.get(user ?? '');
+      if (gi === undefined) {
+        gi = groups.length;
+        groups.push({
           endpoint: key,
           server: s.server,
           host: s.host,
@@ -329,27 +336,37 @@ function buildSummary(
           lastRefusal: null,
           lastAcceptedBeforeRefusal: null,
           reasons: {},
-          _lastAcc: null,
-        };
-        byUser.set(user ?? '', g);
-        groups.push(g);
+        });
+        lastAcc.push(null);
+        lastRef.push(null);
+        byUser.set(user ?? '', gi);
       }
+      const g = groups[gi];
       if (s.accepted) {
         g.accepted++;
-        if (g.refused === 0) g._lastAcc = s;
+        if (g.refused === 0) lastAcc[gi] = s;
       } else if (an) {
         g.refused++;
         if (!g.firstRefusal) {
           g.firstRefusal = point(s);
-          g.lastAcceptedBeforeRefusal = g._lastAcc ? point(g._lastAcc) : null;
+          const la = lastAcc[gi];
+          g.lastAcceptedBeforeRefusal = la ? point(la) : null;
         }
-        g.lastRefusal = point(s);
+        lastRef[gi] = s; // lastRefusal, made once at the end
         for (const r of an.reasons) g.reasons[r] = (g.reasons[r] ?? 0) + 1;
       }
     }
   }
-  const list: UnauthorizedGroup[] = groups.map(({ _lastAcc: _drop, ...g }) => g);
-  list.sort((a, b) => b.refused - a.refused || a.endpoint.localeCompare(b.endpoint) || a.client.localeCompare(b.client));
-  void store;
-  return { accepted, refused, firstRefusal: first ? point(first) : null, groups: list };
+  for (let i = 0; i < groups.length; i++) {
+    const lr = lastRef[i];
+    if (lr) groups[i].lastRefusal = point(lr);
+  }
+  // Most neighbours share the endpoint: equal strings compare equal without asking the collator.
+  groups.sort(
+    (a, b) =>
+      b.refused - a.refused ||
+      (a.endpoint === b.endpoint ? 0 : COLLATOR.compare(a.endpoint, b.endpoint)) ||
+      (a.client === b.client ? 0 : COLLATOR.compare(a.client, b.client)),
+  );
+  return { accepted, refused, firstRefusal: first ? point(first) : null, groups };
 }

@@ -150,13 +150,22 @@ export class ExchangeBackend {
     exchanges.push(this.delivered > FULL_EXCHANGES && accepted(x) ? skeleton(x) : x);
   }
 
-  /** End of the capture: the rest in order, the cross-exchange findings (with place `seq`), the summary. */
-  finish(seq: number): BackendResult {
+  /**
+   * End of the capture: the rest in order, the cross-exchange findings (with place `seq`), the summary.
+   * `replace`, when given, is called on every finding in order, once all exchanges are delivered, and
+   * what it returns is kept instead (e.g. a stub, the text written away): the cross-exchange findings are
+   * then never all held at once.
+   */
+  finish(seq: number, replace?: (f: Finding) => Finding): BackendResult {
     while (this.reorder.size) this.deliver(this.reorder.pop()!);
-    for (const f of this.checks.finish()) {
-      if (this.o.filtering && f.exchange && !this.keptIds.has(f.exchange)) continue;
-      this.findings.push({ seq, finding: f });
-    }
-    return { findings: this.findings, exchanges: this.exchanges, delivered: this.delivered, unauthorized: this.checks.unauthorized() };
+    const findings = this.findings;
+    if (replace) for (const sf of findings) sf.finding = replace(sf.finding);
+    const keep = (f: Finding) => {
+      if (this.o.filtering && f.exchange && !this.keptIds.has(f.exchange)) return;
+      findings.push({ seq, finding: replace ? replace(f) : f });
+    };
+    if (replace) this.checks.finish({ push: keep });
+    else for (const f of this.checks.finish()) keep(f);
+    return { findings, exchanges: this.exchanges, delivered: this.delivered, unauthorized: this.checks.unauthorized() };
   }
 }

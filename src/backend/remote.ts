@@ -79,7 +79,7 @@ export class RemoteBackend {
       const r = await this.result;
       this.stop();
       // A temporary file now belongs to the JSON writer resumed from r.json (it removes it); none was made: the directory goes.
-      if (!r.json.spill) removeTempDir(this.spillDir);
+      if (!r.json.spill && !r.json.findingsFile) removeTempDir(this.spillDir);
       return r;
     } catch (e) {
       this.dispose();

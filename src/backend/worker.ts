@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AnalysisOptions } from '../types.js';
 import { JsonReportWriter } from '../report/json-stream.js';
+import { FindingsSpill } from '../report/findings-spill.js';
 import { ExchangeBackend } from './backend.js';
 import { readBatch, type WireBatch } from './wire.js';
 
@@ -29,8 +30,11 @@ port.on('message', (m: ToWorker) => {
     port.postMessage({ type: 'ack' });
     return;
   }
-  const result = backend.finish(m.seq);
+  // The findings' texts go to a file as they are made; only stubs travel back.
+  const spill = new FindingsSpill(init.spillDir, init.redact, (id) => writer.secretsOf(id));
+  const result = backend.finish(m.seq, (f) => spill.add(f));
   const json = writer.handoff();
+  json.findingsFile = spill.close();
   port.postMessage({ type: 'result', result, json });
   port.close();
 });

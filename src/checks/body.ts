@@ -4,7 +4,7 @@
 // requests to the same endpoint carry a body: the latter in finish).
 
 import type { Finding, Message } from '../types.js';
-import { NO_FINDINGS, type Analysed, type AuthFamily } from './family.js';
+import { NO_FINDINGS, type Analysed, type AuthFamily, type FindingSink } from './family.js';
 import { exchangeRef, makeFinding, uniqFrames, type FindingRef } from './finding.js';
 import { headerAll, mediaType, trailingNulCount } from './http-util.js';
 import { isSignatureName } from './signature.js';
@@ -124,8 +124,7 @@ export function createBodyFamily(): AuthFamily {
       }
       return out;
     },
-    finish(store: ExchangeStore): Finding[] {
-      const out: Finding[] = [];
+    finish(store: ExchangeStore, out: FindingSink): void {
       const withBody = new Map<string, { n: number; example: { id: string; frame: number; stream: number | null } }>();
       for (const s of store.list) {
         if (!BODY_METHODS.has(s.method) || !s.hasBody || !s.accepted) continue;
@@ -149,7 +148,6 @@ export function createBodyFamily(): AuthFamily {
           ),
         );
       }
-      return out;
     },
   };
 }

@@ -7,7 +7,8 @@ import type { Finding, Message } from '../types.js';
 import { parseAuthItems } from './auth-params.js';
 import type { CredentialField } from './credentials.js';
 import { parseDigestAuthorization } from './digest.js';
-import { NO_FINDINGS, type Analysed, type AuthFamily } from './family.js';
+import { NO_FINDINGS, type Analysed, type AuthFamily, type FindingSink } from './family.js';
+import type { ExchangeStore } from './store.js';
 import { exchangeRef, framesText, makeFinding, uniqFrames, type FindingRef } from './finding.js';
 import { isAccepted, isChallengeStatus } from './http-util.js';
 
@@ -316,14 +317,13 @@ export function createChallengeFamily(): AuthFamily {
       }
       return out;
     },
-    finish(): Finding[] {
-      const out = evicted.splice(0);
+    finish(_store: ExchangeStore, out: FindingSink): void {
+      for (const f of evicted.splice(0)) out.push(f);
       for (const p of pending.values()) {
         const f = unanswered(p);
         if (f) out.push(f);
       }
       pending.clear();
-      return out;
     },
   };
 }

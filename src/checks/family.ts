@@ -25,6 +25,14 @@ export const NO_FINDINGS = Object.freeze([]) as unknown as Finding[];
 export interface AuthFamily {
   name: string;
   exchange?(a: Analysed): Finding[];
-  /** Cross-exchange findings, once at the end; `store` holds every exchange's summary. */
-  finish?(store: ExchangeStore): Finding[];
+  /**
+   * Cross-exchange findings, once at the end, pushed to `out` as they are made (an array, or a sink that
+   * writes each one away, so they need not all be held); `store` holds every exchange's summary.
+   */
+  finish?(store: ExchangeStore, out: FindingSink): void;
+}
+
+/** Where finish() puts its findings: an array will do. */
+export interface FindingSink {
+  push(f: Finding): unknown;
 }

@@ -8,7 +8,7 @@ import { createAuthValuesFamily } from './auth-values.js';
 import { createBodyFamily } from './body.js';
 import { createChallengeFamily, responseChallenges, type Challenge } from './challenge.js';
 import { scanCredentials } from './credentials.js';
-import type { Analysed, AuthFamily } from './family.js';
+import type { Analysed, AuthFamily, FindingSink } from './family.js';
 import { isChallengeStatus } from './http-util.js';
 import { createMethodFamily } from './method.js';
 import { createSignatureFamily } from './signature.js';
@@ -20,8 +20,11 @@ const NO_CHALLENGES: Challenge[] = Object.freeze([]) as unknown as Challenge[];
 export interface Checks {
   /** Per completed exchange, in completion order; also fills ctx.exchange.request.credentials. */
   exchange(ctx: ExchangeContext): Finding[];
-  /** Cross-exchange findings (401 correlation etc.), once at the end. */
-  finish(): Finding[];
+  /**
+   * Cross-exchange findings (401 correlation etc.), once at the end: returned, or with `sink` pushed to it
+   * as they are made (and none returned), so they need not all be held at once.
+   */
+  finish(sink?: FindingSink): Finding[];
   /** The 401 summary section; complete after finish(). */
   unauthorized(): UnauthorizedSummary;
 }
@@ -58,15 +61,11 @@ export function createChecks(o: AnalysisOptions): Checks {
       }
       return out;
     },
-    finish(): Finding[] {
+    finish(sink?: FindingSink): Finding[] {
       if (finished) return [];
       finished = true;
       const out: Finding[] = [];
-      for (const f of families) {
-        if (!f.finish) continue;
-        const fs = f.finish(store);
-        for (let i = 0; i < fs.length; i++) out.push(fs[i]);
-      }
+      for (const f of families) if (f.finish) f.finish(store, sink ?? out);
       return out;
     },
     unauthorized(): UnauthorizedSummary {

@@ -5,7 +5,7 @@
 
 import type { Finding } from '../types.js';
 import { isCredentialField } from './credentials.js';
-import type { AuthFamily } from './family.js';
+import type { AuthFamily, FindingSink } from './family.js';
 import { makeFinding, uniqFrames } from './finding.js';
 import type { ExchangeStore, ExchangeSummary } from './store.js';
 
@@ -18,7 +18,7 @@ interface PostStats {
 export function createMethodFamily(): AuthFamily {
   return {
     name: 'method',
-    finish(store: ExchangeStore): Finding[] {
+    finish(store: ExchangeStore, out: FindingSink): void {
       const posts = new Map<string, PostStats>();
       // Paths where a GET was accepted: GET is a method the endpoint takes, so a refused GET there is
       // about its credentials (e.g. the first leg of a challenge round-trip), not its method.
@@ -35,7 +35,6 @@ export function createMethodFamily(): AuthFamily {
           st.example = s;
         } else if (!st.example) st.example = s;
       }
-      const out: Finding[] = [];
       for (const s of store.list) {
         if (s.protocol !== 'http' || s.method !== 'GET' || s.status === null || s.status < 400 || s.status >= 500) continue;
         const path = store.endpointPath(s);
@@ -74,7 +73,6 @@ export function createMethodFamily(): AuthFamily {
           ),
         );
       }
-      return out;
     },
   };
 }

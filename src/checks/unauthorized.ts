@@ -7,7 +7,7 @@
 import type { Finding, UnauthorizedGroup, UnauthorizedSummary } from '../types.js';
 import { isoTime } from '../util/time.js';
 import { describeFieldKey } from './credentials.js';
-import type { AuthFamily } from './family.js';
+import type { AuthFamily, FindingSink } from './family.js';
 import { framesText, makeFinding, uniqFrames, type FindingRef } from './finding.js';
 import { isChallengeStatus } from './http-util.js';
 import type { ExchangeStore, ExchangeSummary } from './store.js';
@@ -69,8 +69,7 @@ interface Analysis {
 export function createUnauthorizedFamily(): UnauthorizedFamily {
   let result: UnauthorizedSummary = { accepted: 0, refused: 0, firstRefusal: null, groups: [] };
 
-  function finish(store: ExchangeStore): Finding[] {
-    const out: Finding[] = [];
+  function finish(store: ExchangeStore, out: FindingSink): void {
     const byEp = store.byEndpoint();
     const userOf = (s: ExchangeSummary): string | null =>
       s.user ?? (s.protocol === 'http' ? (store.matchTemplate(s.path)?.user ?? null) : null);
@@ -284,7 +283,6 @@ export function createUnauthorizedFamily(): UnauthorizedFamily {
       }
     }
     result = buildSummary(store, byEp, analyses, accepted, refused, first, userOf);
-    return out;
   }
 
   return { name: 'unauthorized', finish, summary: () => result };

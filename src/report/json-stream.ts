@@ -5,26 +5,25 @@
 // exchanges, findings, ...), the exchanges copied in between, so memory does not grow with the
 // number of exchanges.
 
-import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, unlinkSync, writeSync } from 'node:fs';
 import { makeTempDir, removeTempDir, trackTempDir } from '../util/temp.js';
 import { once } from 'node:events';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Exchange, Report } from '../types.js';
 import { JsonSink, writeExchangeJson } from './exchange-json.js';
-import { orderFinding, renderJson } from './json.js';
-import { redactFindingForJson, redactReport, SecretSet } from './redact.js';
-import { safeJsonText } from './sanitize.js';
+import { renderJson } from './json.js';
+import { redactReport, SecretSet } from './redact.js';
+import { FindingsReader, findingJsonText, isStub } from './findings-spill.js';
 import { isAcceptedStatus } from '../util/status.js';
 
 /** Bytes of exchange text gathered before they are written to the temporary file. */
 const CHUNK_BYTES = 256 << 10;
-/** Findings redacted and written at a time. */
-const FINDINGS_CHUNK = 500;
+/** Findings text gathered before a write. */
+const FINDINGS_CHARS = 256 << 10;
 
 const DONE: Promise<void> = Promise.resolve();
-const FINDINGS_OPEN = '{\n  "findings": [\n';
-const FINDINGS_CLOSE = '\n  ]\n}';
+const NONE: readonly string[] = Object.freeze([]);
 
 /**
  * The state of a writer that has taken all its exchanges, passed to another thread (structured-clone
@@ -41,6 +40,8 @@ export interface JsonHandoff {
   spill: { dir: string; file: string } | null;
   /** Secrets met in each exchange that had any (not accepted ones), to scrub the findings about it. */
   secretsById: Map<string, string[]>;
+  /** The file with the texts of stub findings (findings-spill.ts), in the temporary directory; null when none. */
+  findingsFile?: string | null;
 }
 
 export class JsonReportWriter {
@@ -50,6 +51,13 @@ export class JsonReportWriter {
   private spill: { dir: string; file: string; fd: number } | null = null;
   /** Secrets met in each exchange, to scrub the findings about it (only exchanges that had any). */
   private secretsById = new Map<string, string[]>();
+  /** Texts of the report's stub findings (written by a FindingsSpill), when there are any. */
+  private findingsFile: string | null = null;
+
+  /** The secrets met in an exchange (written so far), to scrub the findings about it. */
+  secretsOf(id: string): readonly string[] {
+    return this.secretsById.get(id) ?? NONE;
+  }
 
   /** `memoryBytes`: bytes of text gathered before a write to the temporary file (default 256 KiB). */
   /** `dir`: an empty directory to put the temporary file in (it is removed with the file); default: a new one. */
@@ -102,7 +110,7 @@ export class JsonReportWriter {
       spill = { dir: this.spill.dir, file: this.spill.file };
       this.spill = null;
     }
-    const h: JsonHandoff = { redact: this.o.redact, count: this.count, text: this.sink.toString(), spill, secretsById: this.secretsById };
+    const h: JsonHandoff = { redact: this.o.redact, count: this.count, text: this.sink.toString(), spill, secretsById: this.secretsById, findingsFile: this.findingsFile };
     this.sink = new JsonSink(0);
     this.count = 0;
     this.secretsById = new Map();
@@ -115,6 +123,8 @@ export class JsonReportWriter {
     w.count = h.count;
     w.sink.text(h.text);
     w.secretsById = h.secretsById;
+    w.findingsFile = h.findingsFile ?? null;
+    if (w.findingsFile) trackTempDir(dirname(w.findingsFile));
     if (h.spill) {
       trackTempDir(h.spill.dir);
       w.spill = { dir: h.spill.dir, file: h.spill.file, fd: openSync(h.spill.file, 'a') };
@@ -152,7 +162,9 @@ export class JsonReportWriter {
         closeSync(fd);
         this.spill.fd = -1;
         for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) await write(chunk as Buffer);
-        removeTempDir(dir);
+        // The findings file may share the directory: it goes when the findings are written.
+        if (!this.findingsFile || dirname(this.findingsFile) !== dir) removeTempDir(dir);
+        else unlinkSync(file);
         this.spill = null;
       }
       const rest = Buffer.from(this.sink.buf.subarray(0, this.sink.pos));
@@ -163,22 +175,40 @@ export class JsonReportWriter {
     if (report.findings.length === 0) await write(fMarker);
     else {
       await write('  "findings": [\n');
-      for (let i = 0; i < report.findings.length; i += FINDINGS_CHUNK) {
-        const chunk = report.findings.slice(i, i + FINDINGS_CHUNK);
-        const shown = this.o.redact ? chunk.map((f) => redactFindingForJson(f, (f.exchange && this.secretsById.get(f.exchange)) || [])) : chunk;
-        // Stringified where they sit in the report (inside "findings" at the top level), so the text has
-        // its final indentation: one JSON.stringify and one escape pass per chunk, no re-indenting.
-        const wrapped = safeJsonText(JSON.stringify({ findings: shown.map(orderFinding) }, null, 2));
-        const body = wrapped.slice(FINDINGS_OPEN.length, wrapped.length - FINDINGS_CLOSE.length);
-        await write(i === 0 ? body : `,\n${body}`);
+      const reader = this.findingsFile ? new FindingsReader(this.findingsFile) : null;
+      try {
+        let part = '';
+        for (let i = 0; i < report.findings.length; i++) {
+          const f = report.findings[i];
+          let t: string;
+          if (isStub(f)) {
+            if (!reader) throw new Error('internal: a finding stub without its findings file');
+            t = reader.text(f.textRef);
+          } else t = findingJsonText(f, this.o.redact, f.exchange ? this.secretsOf(f.exchange) : NONE);
+          part += i === 0 ? t : `,\n${t}`;
+          if (part.length >= FINDINGS_CHARS) {
+            await write(part);
+            part = '';
+          }
+        }
+        await write(part);
+      } finally {
+        reader?.close();
+        this.dropFindingsFile();
       }
       await write('\n  ],\n');
     }
     await write(text.slice(at + xMarker.length + fMarker.length));
   }
 
+  private dropFindingsFile(): void {
+    if (this.findingsFile) removeTempDir(dirname(this.findingsFile));
+    this.findingsFile = null;
+  }
+
   /** Remove the temporary file if finish() was never reached. */
   dispose(): void {
+    this.dropFindingsFile();
     if (this.spill) {
       if (this.spill.fd >= 0) closeSync(this.spill.fd);
       removeTempDir(this.spill.dir);

@@ -141,6 +141,23 @@ test('--threads 2 writes the same report as --threads 1 on every sample, redacte
   }
 });
 
+test('--threads 2: the gate (--fail-on, --ignore, --baseline) decides as with one thread', () => {
+  const s = allSamples().find((x) => x.name === 'digest-wrong-password') ?? allSamples()[0];
+  const f = join(dir, `${s.name}-gate.pcap`);
+  writeFileSync(f, sampleBytes(s));
+  const base = join(dir, 'baseline.json');
+  // A baseline that knows the first half of the findings: the rest must still be reported.
+  const full = JSON.parse(runCli([f, ...s.args, '--format', 'json', '--threads', '1']).stdout);
+  assert.ok(full.findings.length >= 2, 'the sample has findings to gate on');
+  writeFileSync(base, JSON.stringify({ ...full, findings: full.findings.slice(0, full.findings.length >> 1) }));
+  for (const gate of [['--fail-on', 'warning'], ['--fail-on', 'none'], ['--ignore', 'http', '--ignore', 'auth.*'], ['--baseline', base]]) {
+    const one = runCli([f, ...s.args, ...gate, '--format', 'json', '--threads', '1']);
+    const two = runCli([f, ...s.args, ...gate, '--format', 'json', '--threads', '2']);
+    assert.equal(two.code, one.code, `${gate}: exit code`);
+    assert.equal(two.stdout, one.stdout, `${gate}: same report`);
+  }
+});
+
 test('a request that completes long after it began is still listed in request-frame order', () => {
   // One upload is cut off (the connection is reset in its body) after 20,000 frames of other traffic:
   // its exchange is reported with the frame of its last byte, which is far behind the others.
@@ -178,3 +195,36 @@ test('a request that completes long after it began is still listed in request-fr
 function writePcap_(file: string, packets: Parameters<typeof writePcap>[0]): void {
   writeFileSync(file, writePcap(packets));
 }
+
+test('findings written away by the worker read back as the text the writer would have made', async () => {
+  const { FindingsSpill, FindingsReader, findingJsonText, isStub } = await import('../../src/report/findings-spill.js');
+  const spillDir = mkdtempSync(join(tmpdir(), 'authcap-findings-'));
+  const findings = [
+    { code: 'auth.missing', severity: 'error', message: 'no credentials \u202e here', exchange: 'x1', stream: 3, frames: [5, 7], filter: 'tcp.stream eq 3', evidence: { client: '192.0.2.1', password: 'hunter22' } },
+    { code: 'tcp.gap', severity: 'warning', message: 'x'.repeat(600_000), exchange: null, stream: null, frames: [], filter: '', evidence: { clientIp: '192.0.2.9' } },
+    { code: 'http.unauthorized', severity: 'info', message: 'token abcd1234secret seen', exchange: 'x2', stream: 4, frames: [9], filter: '', evidence: {} },
+  ] as const;
+  const secrets: Record<string, string[]> = { x2: ['abcd1234secret'] };
+  for (const redact of [true, false]) {
+    const spill = new FindingsSpill(spillDir, redact, (id) => secrets[id] ?? []);
+    const stubs = findings.map((f) => spill.add(structuredClone(f) as never));
+    const reader = new FindingsReader(spill.close());
+    for (let i = 0; i < findings.length; i++) {
+      const f = findings[i] as never;
+      assert.ok(isStub(stubs[i]));
+      assert.equal(reader.text(stubs[i].textRef), findingJsonText(f, redact, secrets[(findings[i].exchange ?? '') as string] ?? []), `finding ${i} redact=${redact}`);
+      // What the gate reads survives in the stub.
+      assert.equal(stubs[i].code, findings[i].code);
+      assert.equal(stubs[i].severity, findings[i].severity);
+      assert.equal(stubs[i].exchange, findings[i].exchange);
+      assert.deepEqual(stubs[i].frames, findings[i].frames.slice(0, 1));
+    }
+    assert.equal(stubs[0].evidence.client, '192.0.2.1');
+    assert.equal(stubs[1].evidence.clientIp, '192.0.2.9');
+    reader.close();
+    if (redact) {
+      assert.doesNotMatch(new FindingsReader(spill.file).text(stubs[0].textRef), /hunter22/);
+      assert.doesNotMatch(new FindingsReader(spill.file).text(stubs[2].textRef), /abcd1234secret/);
+    }
+  }
+});

@@ -51,7 +51,7 @@ export interface AnalyzeOptions extends Partial<AnalysisOptions> {
    * thread reads and parses: the result then carries `json`, the text written so far (JsonReportWriter.resume).
    * onExchange is not called.
    */
-  offload?: { redact: boolean };
+  offload?: { redact: boolean; keepExchanges?: boolean };
 }
 
 /**
@@ -132,7 +132,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   };
 
   // ---------------------------------------------------------------- exchanges: checks and output
-  const remote = o.offload ? new RemoteBackend({ options, filtering, redact: o.offload.redact }) : null;
+  const remote = o.offload ? new RemoteBackend({ options, filtering, redact: o.offload.redact, keepExchanges: o.offload.keepExchanges ?? true }) : null;
   const local = remote ? null : new ExchangeBackend(options, { filtering, onExchange: o.onExchange });
   /** The frame being read (exchanges below it minus REORDER_LAG can be written). */
   let frameNow = 0;

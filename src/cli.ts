@@ -190,7 +190,8 @@ async function runAnalyze(a: AnalyzeArgs): Promise<number> {
   const offload = a.format === 'json' && twoThreads(a.threads, a.capture);
   let stream = a.format === 'json' && !offload ? new JsonReportWriter({ redact }) : null;
   if (stream) opts.onExchange = (x) => stream!.exchange(x);
-  if (offload) opts.offload = { redact };
+  // The compact exchanges the report keeps are only read by the --baseline gate.
+  if (offload) opts.offload = { redact, keepExchanges: baseline !== undefined };
   let raw: Report;
   try {
     const r = await analyze(a.capture, opts);

@@ -39,6 +39,11 @@ export interface BackendResult {
 export interface BackendOptions {
   filtering: boolean;
   /**
+   * With onExchange: keep compact copies of the refused exchanges and those with findings in the result
+   * (default; the --baseline gate needs them to match findings by endpoint and client). Off, nothing is kept.
+   */
+  keepExchanges?: boolean;
+  /**
    * Streaming output: every kept exchange is handed here once, in request-frame order, and the result's
    * `exchanges` then hold compact copies without headers (enough for the gate and the summaries).
    */
@@ -139,7 +144,7 @@ export class ExchangeBackend {
       this.o.onExchange(x);
       // What the gate needs later: refused/unanswered exchanges and those with findings (findings made at
       // the end are about refused ones). Accepted exchanges leave nothing behind, so memory stays flat.
-      if (!accepted(x) || this.withFindings.has(x.id)) this.exchanges.push(skeleton(x));
+      if (this.o.keepExchanges !== false && (!accepted(x) || this.withFindings.has(x.id))) this.exchanges.push(skeleton(x));
       this.withFindings.delete(x.id);
       return;
     }

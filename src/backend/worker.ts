@@ -12,6 +12,7 @@ import { readBatch, type WireBatch } from './wire.js';
 export interface WorkerInit {
   options: AnalysisOptions;
   filtering: boolean;
+  keepExchanges: boolean;
   redact: boolean;
   /** An empty directory for the report's temporary file, made (and removed on failure) by the front end. */
   spillDir: string;
@@ -22,7 +23,7 @@ export type ToWorker = { type: 'batch'; batch: WireBatch } | { type: 'finish'; s
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const writer = new JsonReportWriter({ redact: init.redact, dir: init.spillDir });
-const backend = new ExchangeBackend(init.options, { filtering: init.filtering, onExchange: (x) => writer.exchange(x) });
+const backend = new ExchangeBackend(init.options, { filtering: init.filtering, keepExchanges: init.keepExchanges, onExchange: (x) => writer.exchange(x) });
 
 port.on('message', (m: ToWorker) => {
   if (m.type === 'batch') {

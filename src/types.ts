@@ -19,7 +19,10 @@ export interface Timestamp {
 
 export type CaptureFormat = 'pcap' | 'pcapng';
 
-/** One record read from a capture file. `data` is only valid during the callback that gets it. */
+/**
+ * One record read from a capture file. The object and `data` are only valid during the callback that gets
+ * them (the reader reuses the object for the next record); `time` may be kept.
+ */
 export interface RawPacket {
   /** 1-based number across the whole capture set, as Wireshark numbers frames. */
   frame: number;
@@ -78,7 +81,10 @@ export interface TcpHeader {
   windowScale?: number;
 }
 
-/** A packet decoded down to its transport layer. `payload` is a view: valid only during the callback. */
+/**
+ * A packet decoded down to its transport layer. The object, its `tcp` header and `payload` (a view) are
+ * valid only until the next decode (the decoder reuses them): copy what you keep; `time` may be kept.
+ */
 export interface DecodedPacket {
   frame: number;
   input: number;

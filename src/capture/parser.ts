@@ -1,12 +1,59 @@
 // Push-based incremental reader for classic pcap (µs/ns, both byte orders, Kuznetzov's modified
 // pcap) and pcapng (sections in both byte orders, IDB/EPB/SPB/PB/DSB; other blocks skipped).
 // Records are read in place from the pushed chunk; only a record that spans chunks is assembled,
-// into one buffer of its declared (bounded) size, so every byte is copied at most once.
+// into one buffer of its declared (bounded) size, so every byte is copied at most once. One PacketRecord
+// object is handed to onPacket for every record (filled in again each time, its `data` view made only
+// when asked for), so reading a record allocates nothing but its Timestamp.
 
 import type { CaptureProblem, InputSummary, RawPacket, Timestamp } from '../types.js';
 import { isoTime } from '../util/time.js';
 import { chooseVariant, DETECT_BYTES, MODIFIED_VARIANTS, STANDARD_VARIANTS, type LengthOrder, type PcapVariant } from './pcap-variants.js';
 import { MICRO, pcapTime, resolution, ticksToTime, type Resolution } from './ticks.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The RawPacket handed to onPacket. The parser reuses one per input: it is valid only during the callback
+ * (keep its fields, e.g. `time`, not the object). The bytes are buf[start..end); `data`, a view of them,
+ * is made on first use, so a consumer that reads buf/start/end directly (the decoder) costs no view.
+ */
+export class PacketRecord implements RawPacket {
+  frame = 0;
+  time: Timestamp = { sec: 0, nsec: 0, digits: 6 };
+  linkType = 0;
+  capLen = 0;
+  origLen = 0;
+  buf: Buffer = EMPTY;
+  start = 0;
+  end = 0;
+  private view: Buffer | null = null;
+
+  constructor(readonly input: number) {}
+
+  get data(): Buffer {
+    return (this.view ??= this.buf.subarray(this.start, this.end));
+  }
+
+  set data(b: Buffer) {
+    this.buf = b;
+    this.start = 0;
+    this.end = b.length;
+    this.view = b;
+  }
+
+  /** Points the record at the next packet. */
+  fill(frame: number, time: Timestamp, linkType: number, capLen: number, origLen: number, buf: Buffer, start: number, end: number): void {
+    this.frame = frame;
+    this.time = time;
+    this.linkType = linkType;
+    this.capLen = capLen;
+    this.origLen = origLen;
+    this.buf = buf;
+    this.start = start;
+    this.end = end;
+    this.view = null;
+  }
+}
 
 export class CaptureFormatError extends Error {
   override name = 'CaptureFormatError';
@@ -50,6 +97,8 @@ export class CaptureParser {
 
   private readonly input: number;
   private readonly ev: ParserEvents;
+  /** The one record object handed to onPacket (see PacketRecord). */
+  private readonly rec: PacketRecord;
   private state: State = 'start';
   /** The state, read through a method so TypeScript does not narrow it across calls that change it. */
   private st(): State {
@@ -91,6 +140,7 @@ export class CaptureParser {
     this.input = o.input;
     this.nextFrame = o.firstFrame;
     this.ev = o;
+    this.rec = new PacketRecord(o.input);
   }
 
   push(chunk: Buffer): void {
@@ -358,10 +408,11 @@ export class CaptureParser {
     let time: Timestamp;
     if (this.nanos ? frac < 1e9 : frac < 1e6) time = { sec, nsec: this.nanos ? frac : frac * 1000, digits: this.nanos ? 9 : 6 };
     else time = pcapTime(sec, frac, this.nanos);
-    this.emit(time, this.linkType, len - h, origLen, b.subarray(pos + h, pos + len));
+    this.emit(time, this.linkType, len - h, origLen, b, pos + h, pos + len);
   }
 
-  private emit(time: Timestamp, linkType: number, capLen: number, origLen: number, data: Buffer): void {
+  /** One packet, whose captured bytes are b[start..end). */
+  private emit(time: Timestamp, linkType: number, capLen: number, origLen: number, b: Buffer, start: number, end: number): void {
     const frame = this.nextFrame++;
     this.packets++;
     // earliest and latest time stamps, as capinfos reports them (captures are not always in time order)
@@ -371,7 +422,9 @@ export class CaptureParser {
     if (hi === null || time.sec > hi.sec || (time.sec === hi.sec && time.nsec > hi.nsec)) this.latest = time;
     this.lastTime = time;
     if (capLen < origLen && this.cutCount++ === 0) this.cutFirst = frame;
-    this.ev.onPacket({ frame, input: this.input, time, linkType, capLen, origLen, data });
+    const rec = this.rec;
+    rec.fill(frame, time, linkType, capLen, origLen, b, start, end);
+    this.ev.onPacket(rec);
   }
 
   private block(b: Buffer, pos: number, len: number, at: number): void {
@@ -401,7 +454,7 @@ export class CaptureParser {
         const hi = le ? b.readUInt32LE(pos + 12) : b.readUInt32BE(pos + 12);
         const lo = le ? b.readUInt32LE(pos + 16) : b.readUInt32BE(pos + 16);
         const time = ticksToTime(hi, lo, iface.res, iface.offset);
-        this.emit(time, iface.linkType, capLen, origLen, b.subarray(pos + 28, pos + 28 + capLen));
+        this.emit(time, iface.linkType, capLen, origLen, b, pos + 28, pos + 28 + capLen);
         return;
       }
       case SPB: {
@@ -414,7 +467,7 @@ export class CaptureParser {
         // No timestamp: tshark shows none; we reuse the previous packet's time (or the epoch).
         const prev = this.lastTime;
         const time: Timestamp = prev ? { sec: prev.sec, nsec: prev.nsec, digits: prev.digits } : { sec: 0, nsec: 0, digits: iface.res.digits };
-        this.emit(time, iface.linkType, capLen, origLen, b.subarray(pos + 12, pos + 12 + capLen));
+        this.emit(time, iface.linkType, capLen, origLen, b, pos + 12, pos + 12 + capLen);
         return;
       }
       case PB: {
@@ -430,7 +483,7 @@ export class CaptureParser {
         if (!iface) return;
         const hi = le ? b.readUInt32LE(pos + 12) : b.readUInt32BE(pos + 12);
         const lo = le ? b.readUInt32LE(pos + 16) : b.readUInt32BE(pos + 16);
-        this.emit(ticksToTime(hi, lo, iface.res, iface.offset), iface.linkType, capLen, origLen, b.subarray(pos + 28, pos + 28 + capLen));
+        this.emit(ticksToTime(hi, lo, iface.res, iface.offset), iface.linkType, capLen, origLen, b, pos + 28, pos + 28 + capLen);
         return;
       }
       case IDB: {

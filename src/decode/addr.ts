@@ -6,14 +6,27 @@ const MAX_CACHE = 65536;
 const v4cache = new Map<number, string>();
 const v6cache = new Map<string, string>();
 
+// The last two IPv4 addresses formatted: a packet's addresses are mostly those of the packet before.
+let lastKey0 = 0;
+let lastText0 = '0.0.0.0';
+let lastKey1 = 0;
+let lastText1 = '0.0.0.0';
+
 export function ipv4Text(b: Buffer, off: number): string {
-  const key = ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
+  // signed: a small integer for V8 (an unsigned value over 2^31 would be a heap number per lookup)
+  const key = (b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
+  if (key === lastKey0) return lastText0;
+  if (key === lastKey1) return lastText1;
   let s = v4cache.get(key);
   if (s === undefined) {
     s = `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
     if (v4cache.size >= MAX_CACHE) v4cache.clear();
     v4cache.set(key, s);
   }
+  lastKey1 = lastKey0;
+  lastText1 = lastText0;
+  lastKey0 = key;
+  lastText0 = s;
   return s;
 }
 

@@ -1,8 +1,12 @@
 // Decodes a captured frame down to TCP/UDP: link layer (link.ts), IPv4/IPv6 with extension headers
 // and fragment reassembly (fragments.ts), tunnels (GRE, ERSPAN, IP-in-IP), then the transport
 // header. Returns null for anything that is not TCP/UDP over IP or cannot be decoded.
+// The packet returned is one object reused by every decode() call, and so is its TCP header unless the
+// header carries MSS or window scale options (a SYN) or is "short": both are valid until the next call, so
+// per-packet decoding allocates only the payload view (none for an empty payload).
 
 import type { CaptureProblem, DecodedPacket, Limits, RawPacket, TcpHeader } from '../types.js';
+import { PacketRecord } from '../capture/parser.js';
 import { ipv4Text, ipv6Text } from './addr.js';
 import { FragmentTable } from './fragments.js';
 import { ethernet, KIND_NIBBLE, KIND_V4, KIND_V6, linkNetwork, MALFORMED, NON_IP, UNKNOWN_LINK } from './link.js';
@@ -24,6 +28,10 @@ const FRAGMENT_BYTES = 32 << 20;
 const MAX_DEPTH = 4;
 
 const NOT_DONE = -1;
+const EMPTY = Buffer.alloc(0);
+
+/** MSS and window scale options read from a TCP header (-1: absent). */
+const opts = { mss: -1, windowScale: -1 };
 
 export class Decoder {
   private readonly onProblem: (p: CaptureProblem) => void;
@@ -41,6 +49,12 @@ export class Decoder {
   private src = '';
   private dst = '';
   private fragFrames: number[] | undefined;
+  /** The objects handed out (see the file comment). */
+  private readonly th: TcpHeader = { seq: 0, ack: 0, flags: 0, window: 0, headerLength: 0 };
+  private readonly out: DecodedPacket = {
+    frame: 0, input: 0, time: { sec: 0, nsec: 0, digits: 6 }, ipVersion: 4, src: '', dst: '', transport: 'tcp',
+    srcPort: 0, dstPort: 0, tcp: null, payload: EMPTY, missingBytes: 0, fragmentFrames: undefined,
+  };
 
   constructor(o: { limits: Limits; onProblem(p: CaptureProblem): void }) {
     this.onProblem = o.onProblem;
@@ -60,9 +74,20 @@ export class Decoder {
     };
   }
 
+  /** The packet, or null; the object returned is reused by the next call (copy what you keep). */
   decode(raw: RawPacket): DecodedPacket | null {
-    const b = raw.data;
-    const r = linkNetwork(raw.linkType, b, b.length);
+    let b: Buffer, s: number, end: number;
+    if (raw instanceof PacketRecord) {
+      // the parser's record: its bytes in place, no view object
+      b = raw.buf;
+      s = raw.start;
+      end = raw.end;
+    } else {
+      b = raw.data;
+      s = 0;
+      end = b.length;
+    }
+    const r = linkNetwork(raw.linkType, b, s, end);
     if (r < 0) {
       if (r === UNKNOWN_LINK) this.unknownLink(raw);
       else if (r === NON_IP) this.nonIp++;
@@ -71,7 +96,7 @@ export class Decoder {
     }
     this.raw = raw;
     this.fragFrames = undefined;
-    const p = this.ip(b, r >> 3, b.length, r & 7, 0);
+    const p = this.ip(b, Math.floor(r / 8), end, r & 7, 0);
     if (p) this.decodedCount++;
     return p;
   }
@@ -252,7 +277,7 @@ export class Decoder {
       else this.malformed++;
       return null;
     }
-    return this.ip(b, r >> 3, end, r & 7, depth);
+    return this.ip(b, Math.floor(r / 8), end, r & 7, depth);
   }
 
   private tcp(b: Buffer, p: number, capEnd: number, wireEnd: number): DecodedPacket | null {
@@ -273,15 +298,22 @@ export class Decoder {
       };
       return this.packet('tcp', b, p, capEnd, capEnd, capEnd, tcp);
     }
-    const tcp: TcpHeader = {
-      seq: b.readUInt32BE(p + 4),
-      ack: b.readUInt32BE(p + 8),
-      flags: b[p + 13],
-      window: (b[p + 14] << 8) | b[p + 15],
-      headerLength: hl,
-    };
     const cut = p + hl > capEnd;
-    if (hl > 20) tcpOptions(b, p + 20, cut ? capEnd : p + hl, tcp);
+    opts.mss = opts.windowScale = -1;
+    if (hl > 20) tcpOptions(b, p + 20, cut ? capEnd : p + hl);
+    let tcp: TcpHeader;
+    if (opts.mss < 0 && opts.windowScale < 0) {
+      tcp = this.th; // the usual case: the reused object
+    } else {
+      tcp = { seq: 0, ack: 0, flags: 0, window: 0, headerLength: 0 };
+      if (opts.mss >= 0) tcp.mss = opts.mss;
+      if (opts.windowScale >= 0) tcp.windowScale = opts.windowScale;
+    }
+    tcp.seq = ((b[p + 4] << 24) | (b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]) >>> 0;
+    tcp.ack = ((b[p + 8] << 24) | (b[p + 9] << 16) | (b[p + 10] << 8) | b[p + 11]) >>> 0;
+    tcp.flags = b[p + 13];
+    tcp.window = (b[p + 14] << 8) | b[p + 15];
+    tcp.headerLength = hl;
     // The header is whole on the wire but the snap length cut it (options or more): tshark still analyses
     // it (tcp.stream, base sequence number), so it goes on with no captured payload and the whole payload
     // counted as missing.
@@ -301,27 +333,26 @@ export class Decoder {
 
   private packet(transport: 'tcp' | 'udp', b: Buffer, p: number, payloadStart: number, end: number, wireEnd: number, tcp: TcpHeader | null): DecodedPacket {
     const raw = this.raw;
-    const d: DecodedPacket = {
-      frame: raw.frame,
-      input: raw.input,
-      time: raw.time,
-      ipVersion: this.ipVersion,
-      src: this.src,
-      dst: this.dst,
-      transport,
-      srcPort: (b[p] << 8) | b[p + 1],
-      dstPort: (b[p + 2] << 8) | b[p + 3],
-      tcp,
-      payload: b.subarray(payloadStart, end),
-      missingBytes: wireEnd > end ? wireEnd - end : 0,
-    };
-    if (this.fragFrames) d.fragmentFrames = this.fragFrames;
+    const d = this.out;
+    d.frame = raw.frame;
+    d.input = raw.input;
+    d.time = raw.time;
+    d.ipVersion = this.ipVersion;
+    d.src = this.src;
+    d.dst = this.dst;
+    d.transport = transport;
+    d.srcPort = (b[p] << 8) | b[p + 1];
+    d.dstPort = (b[p + 2] << 8) | b[p + 3];
+    d.tcp = tcp;
+    d.payload = end > payloadStart ? b.subarray(payloadStart, end) : EMPTY;
+    d.missingBytes = wireEnd > end ? wireEnd - end : 0;
+    d.fragmentFrames = this.fragFrames;
     return d;
   }
 }
 
-/** MSS (kind 2) and window scale (kind 3) from the TCP options at b[p..end). */
-function tcpOptions(b: Buffer, p: number, end: number, tcp: TcpHeader): void {
+/** MSS (kind 2) and window scale (kind 3) from the TCP options at b[p..end), into `opts`. */
+function tcpOptions(b: Buffer, p: number, end: number): void {
   while (p < end) {
     const kind = b[p];
     if (kind === 0) return;
@@ -332,8 +363,8 @@ function tcpOptions(b: Buffer, p: number, end: number, tcp: TcpHeader): void {
     if (p + 1 >= end) return;
     const len = b[p + 1];
     if (len < 2 || p + len > end) return;
-    if (kind === 2 && len === 4) tcp.mss = (b[p + 2] << 8) | b[p + 3];
-    else if (kind === 3 && len === 3) tcp.windowScale = b[p + 2];
+    if (kind === 2 && len === 4) opts.mss = (b[p + 2] << 8) | b[p + 3];
+    else if (kind === 3 && len === 3) opts.windowScale = b[p + 2];
     p += len;
   }
 }

@@ -74,38 +74,39 @@ function arcnet(b: Buffer, protoOff: number, end: number): number {
   return NON_IP;
 }
 
-/** Where IP starts in a frame of link type `lt`. */
-export function linkNetwork(lt: number, b: Buffer, end: number): number {
+/** Where IP starts in a frame of link type `lt` held in b[s..end) (the offset returned is into b). */
+export function linkNetwork(lt: number, b: Buffer, s: number, end: number): number {
+  const len = end - s;
   switch (lt) {
     case 1:
-      return ethernet(b, 0, end);
+      return ethernet(b, s, end);
     case 113: // Linux cooked v1
-      if (end < 16) return MALFORMED;
-      return afterEthertype(b, 16, end, (b[14] << 8) | b[15]);
+      if (len < 16) return MALFORMED;
+      return afterEthertype(b, s + 16, end, (b[s + 14] << 8) | b[s + 15]);
     case 276: // Linux cooked v2
-      if (end < 20) return MALFORMED;
-      return afterEthertype(b, 20, end, (b[0] << 8) | b[1]);
+      if (len < 20) return MALFORMED;
+      return afterEthertype(b, s + 20, end, (b[s] << 8) | b[s + 1]);
     case 101:
     case 12:
     case 14:
-      return pack(0, KIND_NIBBLE);
+      return pack(s, KIND_NIBBLE);
     case 228:
-      return pack(0, KIND_V4);
+      return pack(s, KIND_V4);
     case 229:
-      return pack(0, KIND_V6);
+      return pack(s, KIND_V6);
     case 0:
     case 108: {
-      if (end < 4) return MALFORMED;
-      let fam = lt === 108 ? b.readUInt32BE(0) : b.readUInt32LE(0);
-      if (lt === 0 && fam > 0xffff) fam = b.readUInt32BE(0); // written in the other byte order
-      if (fam === 2) return pack(4, KIND_V4);
-      if (fam === 24 || fam === 28 || fam === 30) return pack(4, KIND_V6);
+      if (len < 4) return MALFORMED;
+      let fam = lt === 108 ? b.readUInt32BE(s) : b.readUInt32LE(s);
+      if (lt === 0 && fam > 0xffff) fam = b.readUInt32BE(s); // written in the other byte order
+      if (fam === 2) return pack(s + 4, KIND_V4);
+      if (fam === 24 || fam === 28 || fam === 30) return pack(s + 4, KIND_V6);
       return NON_IP;
     }
     case 129: // ARCNET (Linux): source, destination, 2-byte offset, protocol
-      return arcnet(b, 4, end);
+      return arcnet(b, s + 4, end);
     case 7: // ARCNET (BSD): source, destination, protocol
-      return arcnet(b, 2, end);
+      return arcnet(b, s + 2, end);
     default:
       return UNKNOWN_LINK;
   }

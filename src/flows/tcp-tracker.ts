@@ -134,6 +134,8 @@ export class TcpTracker {
    * endpoints (address ids from `addressIds`, ports) picks a bucket, a short chain compares the fields.
    */
   private readonly tuples = new Map<number, Tuple>();
+  /** The tuple of the last packet while it is in `tuples` (a lookup shortcut, see packet()). */
+  private lastTuple: Tuple | null = null;
   /** Small-integer id of each address text (the decoder hands over the same string for the same address). */
   private addressIds = new Map<string, number>();
   private readonly addressIdLimit: number;
@@ -180,17 +182,27 @@ export class TcpTracker {
 
     // ---- numbering (Wireshark's conversation lookup, see the file comment)
     const src = p.src, dst = p.dst, sp = p.srcPort, dp = p.dstPort;
-    if (this.addressIds.size + 2 > this.addressIdLimit) this.renumberAddresses();
-    const hash = tupleHash(this.addressId(src), sp, this.addressId(dst), dp);
-    let tu: Tuple | null | undefined = this.tuples.get(hash);
+    let tu: Tuple | null | undefined = this.lastTuple;
     let aIsSrc = true;
-    while (tu) {
-      if (tu.portA === sp && tu.portB === dp && tu.ipA === src && tu.ipB === dst) break;
-      if (tu.portA === dp && tu.portB === sp && tu.ipA === dst && tu.ipB === src) {
-        aIsSrc = false;
-        break;
+    let hash = 0;
+    // Most packets belong to the same 4-tuple as the packet before: that one is checked first (the same
+    // comparisons as the bucket walk below, in the same order).
+    if (tu !== null && tu.portA === sp && tu.portB === dp && tu.ipA === src && tu.ipB === dst) {
+      // same direction
+    } else if (tu !== null && tu.portA === dp && tu.portB === sp && tu.ipA === dst && tu.ipB === src) {
+      aIsSrc = false;
+    } else {
+      if (this.addressIds.size + 2 > this.addressIdLimit) this.renumberAddresses();
+      hash = tupleHash(this.addressId(src), sp, this.addressId(dst), dp);
+      tu = this.tuples.get(hash);
+      while (tu) {
+        if (tu.portA === sp && tu.portB === dp && tu.ipA === src && tu.ipB === dst) break;
+        if (tu.portA === dp && tu.portB === sp && tu.ipA === dst && tu.ipB === src) {
+          aIsSrc = false;
+          break;
+        }
+        tu = tu.chain;
       }
-      tu = tu.chain;
     }
     const bit = aIsSrc ? 1 : 2;
     let fresh = false;
@@ -203,7 +215,9 @@ export class TcpTracker {
       };
       this.tuples.set(hash, tu);
       fresh = true;
-    } else if (tu.baseSet & bit && (synAck === TCP_SYN || synAck === (TCP_SYN | TCP_ACK))) {
+    }
+    this.lastTuple = tu;
+    if (!fresh && tu.baseSet & bit && (synAck === TCP_SYN || synAck === (TCP_SYN | TCP_ACK))) {
       const base = aIsSrc ? tu.baseA : tu.baseB;
       if (seq !== base) {
         if (synAck === TCP_SYN) {
@@ -380,6 +394,7 @@ export class TcpTracker {
 
   /** Take a tuple out of its hash bucket. */
   private unlink(tu: Tuple): void {
+    if (tu === this.lastTuple) this.lastTuple = null;
     const first = this.tuples.get(tu.hash);
     if (first === tu) {
       if (tu.chain) this.tuples.set(tu.hash, tu.chain);
@@ -395,12 +410,28 @@ export class TcpTracker {
     tu.chain = null;
   }
 
+  /**
+   * The last two addresses looked up and their ids: a packet's two addresses are mostly those of the
+   * packet before (the same connection, either way, or the same server), so most lookups skip the map.
+   */
+  private memoIp0 = '';
+  private memoId0 = -1;
+  private memoIp1 = '';
+  private memoId1 = -1;
+
   private addressId(ip: string): number {
-    const id = this.addressIds.get(ip);
-    if (id !== undefined) return id;
-    const n = this.addressIds.size;
-    this.addressIds.set(ip, n);
-    return n;
+    if (ip === this.memoIp0) return this.memoId0;
+    if (ip === this.memoIp1) return this.memoId1;
+    let id = this.addressIds.get(ip);
+    if (id === undefined) {
+      id = this.addressIds.size;
+      this.addressIds.set(ip, id);
+    }
+    this.memoIp1 = this.memoIp0;
+    this.memoId1 = this.memoId0;
+    this.memoIp0 = ip;
+    this.memoId0 = id;
+    return id;
   }
 
   /**
@@ -411,6 +442,9 @@ export class TcpTracker {
     const live: Tuple[] = [];
     for (const list of [this.open, this.retained]) for (let n = list.head; n; n = n.next) live.push(n as Tuple);
     this.addressIds = new Map();
+    this.lastTuple = null;
+    this.memoIp0 = this.memoIp1 = '';
+    this.memoId0 = this.memoId1 = -1;
     this.tuples.clear();
     const id = (ip: string) => {
       let v = this.addressIds.get(ip);

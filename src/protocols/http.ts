@@ -257,12 +257,16 @@ export class FrameMap {
   private frames: number[] = [];
   private times: Timestamp[] = [];
   private piece = 0;
-  /** Accessors in the form StartLineScanner takes. */
-  readonly at = {
-    offset: (i: number) => this.base + i,
-    frame: (i: number) => this.frameAt(i),
-    time: (i: number) => this.timeAt(i),
-  };
+  private accessors: { offset: (i: number) => number; frame: (i: number) => number; time: (i: number) => Timestamp } | null = null;
+
+  /** Accessors in the form StartLineScanner takes (made on first use: most connections never resync). */
+  get at(): { offset: (i: number) => number; frame: (i: number) => number; time: (i: number) => Timestamp } {
+    return (this.accessors ??= {
+      offset: (i: number) => this.base + i,
+      frame: (i: number) => this.frameAt(i),
+      time: (i: number) => this.timeAt(i),
+    });
+  }
 
   set(chunk: StreamChunk): void {
     this.data = chunk.data;
@@ -340,7 +344,11 @@ export class FrameMap {
 
 /** Parses one direction of an HTTP/1.x connection into Messages. */
 export class HttpStreamParser {
-  private readonly p: ParserInternals;
+  /**
+   * The http-parser-js instance, made on first use (see `p`): a plain head whole in one chunk never needs it
+   * (fastHead), so most connections never make one.
+   */
+  private lib: ParserInternals | null = null;
   private readonly request: boolean;
   private readonly limits: Limits;
   private readonly events: HttpParserEvents;
@@ -366,7 +374,7 @@ export class HttpStreamParser {
   private debt = 0;
   /** onMalformed was called since the last message: one report per burst. */
   private reported = false;
-  private readonly scanner: StartLineScanner;
+  private scannerObj: StartLineScanner | null = null;
   private callbackError: unknown = undefined;
   /** The chunk being parsed and its frame map. */
   private readonly fm = new FrameMap();
@@ -378,6 +386,11 @@ export class HttpStreamParser {
     this.lineState = this.request ? 'REQUEST_LINE' : 'RESPONSE_LINE';
     this.limits = o.limits;
     this.events = { onMessage: o.onMessage, onMalformed: o.onMalformed, onTunnel: o.onTunnel, inProgress: o.inProgress };
+  }
+
+  /** The library parser, made (in its initial state) on first use. */
+  private get p(): ParserInternals {
+    if (this.lib !== null) return this.lib;
     const p = new HTTPParser(this.request ? HTTPParser.REQUEST : HTTPParser.RESPONSE) as unknown as ParserInternals;
     if (this.request) p.REQUEST_LINE = requestLineState;
     p[HTTPParser.kOnHeadersComplete] = (info: ParserInfo): number => {
@@ -385,8 +398,12 @@ export class HttpStreamParser {
       this.headEnd = p.offset;
       return 2; // skip the body and return from execute(): this wrapper frames bodies
     };
-    this.p = p;
-    this.scanner = new StartLineScanner(this.request ? 'http-request' : 'http-response', Math.max(256, Math.min(o.limits.headerBytes, 64 << 10)));
+    return (this.lib = p);
+  }
+
+  /** The start line scanner used to resynchronise, made on first use. */
+  private get scanner(): StartLineScanner {
+    return (this.scannerObj ??= new StartLineScanner(this.request ? 'http-request' : 'http-response', Math.max(256, Math.min(this.limits.headerBytes, 64 << 10))));
   }
 
   /** Response parsers: the method of each request on this connection, in order. */
@@ -487,7 +504,7 @@ export class HttpStreamParser {
       this.callbackError = undefined;
       throw e;
     }
-    this.p.initialize(this.request ? HTTPParser.REQUEST : HTTPParser.RESPONSE);
+    this.resetParser();
     this.clearMessage();
     this.malformedAt(this.lastFrame, this.base, `internal parser error: ${(e as Error).message ?? e}`);
     this.startResync(false);
@@ -563,12 +580,13 @@ export class HttpStreamParser {
 
   private feedHead(pos: number, end: number): number {
     const stop = Math.min(end, pos + SLICE);
-    const p = this.p;
+    const lib = this.lib;
     // Fast path: a whole, plain head in this chunk, and the library holds nothing of it yet.
-    if (p.line === '' && p.state === this.lineState) {
+    if (lib === null || (lib.line === '' && lib.state === this.lineState)) {
       const at = this.fastHead(pos, stop);
       if (at >= 0) return at;
     }
+    const p = this.p;
     p.headerSize = 0;
     this.head = null;
     const r = p.execute(this.data, pos, stop - pos);
@@ -640,8 +658,9 @@ export class HttpStreamParser {
     return this.headComplete(pos + e + 4, info, headers);
   }
 
+  /** Back to the library's initial state (nothing to do if it was never made: it is made in that state). */
   private resetParser(): void {
-    this.p.initialize(this.request ? HTTPParser.REQUEST : HTTPParser.RESPONSE);
+    this.lib?.initialize(this.request ? HTTPParser.REQUEST : HTTPParser.RESPONSE);
   }
 
   /** The head of the current message cannot be parsed: report, drop it, and resync from `at`. */
@@ -895,7 +914,11 @@ export class HttpStreamParser {
     this.after = 'idle';
     const buf = m.buf;
     // Hand over the kept bytes; a grown buffer with much slack is copied to its size (bodies may be held a while).
-    const body = buf === null || m.kept === 0 ? EMPTY : buf.length - m.kept > (m.kept >> 2) + 64 ? Buffer.from(buf.subarray(0, m.kept)) : buf.subarray(0, m.kept);
+    const body =
+      buf === null || m.kept === 0 ? EMPTY
+      : buf.length === m.kept ? buf // filled exactly (a Content-Length body): no view needed
+      : buf.length - m.kept > (m.kept >> 2) + 64 ? Buffer.from(buf.subarray(0, m.kept))
+      : buf.subarray(0, m.kept);
     let decodedBody = body;
     let truncated = m.kept < m.bodyLength;
     if (m.contentEncoding !== undefined && body.length) {

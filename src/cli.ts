@@ -2,6 +2,7 @@
 // Parses options with yargs, runs the analysis, renders the chosen format, and returns the exit code
 // (REPORT.md: 0 nothing at or above --fail-on, 1 something is, 2 usage error or unreadable input).
 
+import { availableParallelism } from 'node:os';
 import { createWriteStream, readFileSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import yargs from 'yargs';
@@ -157,6 +158,7 @@ function write(output: string | undefined, text: string): void {
 
 function twoThreads(t: Threads, files: string[]): boolean {
   if (t !== 'auto') return t === '2';
+  if (availableParallelism() < 2) return false;
   let bytes = 0;
   for (const f of files) {
     if (f === '-') return true;

@@ -351,7 +351,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   const capFindings = problems.map((p) => problemFinding(p, files));
   // In frame order; ties in the order of the events that made them (the sort is stable).
   const all = findings.concat(back.findings);
-  all.sort((a, b) => (a.finding.frames[0] ?? 0) - (b.finding.frames[0] ?? 0) || a.seq - b.seq);
+  all.sort((a, b) => (a.finding.frames[0] ?? 0) - (b.finding.frames[0] ?? 0) || a.seq - b.seq || (a.order ?? 0) - (b.order ?? 0));
   const exchanges = back.exchanges.sort(exchangeOrder);
 
   const bs = builder.stats;

@@ -24,6 +24,8 @@ export interface BackendItem {
 /** A finding and the place of the event that made it. */
 export interface SeqFinding {
   seq: number;
+  /** Its place among the findings of the same event (the order they were made), when it matters. */
+  order?: number;
   finding: Finding;
 }
 
@@ -48,6 +50,12 @@ export interface BackendOptions {
    * `exchanges` then hold compact copies without headers (enough for the gate and the summaries).
    */
   onExchange?(x: Exchange): void;
+  /**
+   * Write a finding away and give what to keep instead (a stub; see report/findings-spill.ts). Called once the
+   * exchange the finding names has been handed to onExchange (its secrets are then known), so findings are
+   * not all held until the end.
+   */
+  replace?(f: Finding): Finding;
 }
 
 /** Exchanges kept whole in the report (no streaming output) before accepted ones lose their headers. */
@@ -118,6 +126,10 @@ export class ExchangeBackend {
   private keptIds = new Set<string>();
   /** Kept exchanges with per-exchange findings, until they are delivered. */
   private withFindings = new Set<string>();
+  /** With `replace`: ids of the exchanges waiting in `reorder`, and the findings waiting for them. */
+  private held = new Set<string>();
+  private waiting = new Map<string, SeqFinding[]>();
+  private made = 0;
 
   constructor(options: AnalysisOptions, private o: BackendOptions) {
     this.checks = createChecks(options);
@@ -129,11 +141,20 @@ export class ExchangeBackend {
     if (!kept) return;
     const ex = ctx.exchange;
     if (this.o.filtering) this.keptIds.add(ex.id);
+    this.reorder.push(ex);
+    const replace = this.o.replace;
+    if (replace) this.held.add(ex.id);
     for (const f of fs) {
       if (f.exchange) this.withFindings.add(f.exchange);
-      this.findings.push({ seq, finding: f });
+      const sf: SeqFinding = { seq, order: this.made++, finding: f };
+      this.findings.push(sf);
+      if (!replace) continue;
+      if (f.exchange && this.held.has(f.exchange)) {
+        const w = this.waiting.get(f.exchange);
+        if (w) w.push(sf);
+        else this.waiting.set(f.exchange, [sf]);
+      } else sf.finding = replace(f);
     }
-    this.reorder.push(ex);
     const r = this.reorder;
     while (r.size > REORDER_MAX || (r.size && r.peek()!.request.frame < item.watermark)) this.deliver(r.pop()!);
   }
@@ -142,6 +163,14 @@ export class ExchangeBackend {
     this.delivered++;
     if (this.o.onExchange) {
       this.o.onExchange(x);
+      if (this.o.replace) {
+        this.held.delete(x.id);
+        const w = this.waiting.get(x.id);
+        if (w) {
+          this.waiting.delete(x.id);
+          for (const sf of w) sf.finding = this.o.replace(sf.finding);
+        }
+      }
       // What the gate needs later: refused/unanswered exchanges and those with findings (findings made at
       // the end are about refused ones). Accepted exchanges leave nothing behind, so memory stays flat.
       if (this.o.keepExchanges !== false && (!accepted(x) || this.withFindings.has(x.id))) this.exchanges.push(skeleton(x));
@@ -157,17 +186,15 @@ export class ExchangeBackend {
 
   /**
    * End of the capture: the rest in order, the cross-exchange findings (with place `seq`), the summary.
-   * `replace`, when given, is called on every finding in order, once all exchanges are delivered, and
-   * what it returns is kept instead (e.g. a stub, the text written away): the cross-exchange findings are
-   * then never all held at once.
+   * With `replace`, the cross-exchange findings are written away one by one as they are made.
    */
-  finish(seq: number, replace?: (f: Finding) => Finding): BackendResult {
+  finish(seq: number): BackendResult {
     while (this.reorder.size) this.deliver(this.reorder.pop()!);
     const findings = this.findings;
-    if (replace) for (const sf of findings) sf.finding = replace(sf.finding);
+    const replace = this.o.replace;
     const keep = (f: Finding) => {
       if (this.o.filtering && f.exchange && !this.keptIds.has(f.exchange)) return;
-      findings.push({ seq, finding: replace ? replace(f) : f });
+      findings.push({ seq, order: this.made++, finding: replace ? replace(f) : f });
     };
     if (replace) this.checks.finish({ push: keep });
     else for (const f of this.checks.finish()) keep(f);

@@ -23,7 +23,14 @@ export type ToWorker = { type: 'batch'; batch: WireBatch } | { type: 'finish'; s
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const writer = new JsonReportWriter({ redact: init.redact, dir: init.spillDir });
-const backend = new ExchangeBackend(init.options, { filtering: init.filtering, keepExchanges: init.keepExchanges, onExchange: (x) => writer.exchange(x) });
+// The findings' texts go to a file as they are made (once the exchange they name is written); only stubs travel back.
+const spill = new FindingsSpill(init.spillDir, init.redact, (id) => writer.secretsOf(id));
+const backend = new ExchangeBackend(init.options, {
+  filtering: init.filtering,
+  keepExchanges: init.keepExchanges,
+  onExchange: (x) => writer.exchange(x),
+  replace: (f) => spill.add(f),
+});
 
 port.on('message', (m: ToWorker) => {
   if (m.type === 'batch') {
@@ -31,9 +38,7 @@ port.on('message', (m: ToWorker) => {
     port.postMessage({ type: 'ack' });
     return;
   }
-  // The findings' texts go to a file as they are made; only stubs travel back.
-  const spill = new FindingsSpill(init.spillDir, init.redact, (id) => writer.secretsOf(id));
-  const result = backend.finish(m.seq, (f) => spill.add(f));
+  const result = backend.finish(m.seq);
   const json = writer.handoff();
   json.findingsFile = spill.close();
   port.postMessage({ type: 'result', result, json });

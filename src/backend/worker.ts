@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AnalysisOptions } from '../types.js';
 import { JsonReportWriter } from '../report/json-stream.js';
-import { FindingsSpill } from '../report/findings-spill.js';
+import { FindingsSpill, writeGroupsFile } from '../report/findings-spill.js';
 import { ExchangeBackend } from './backend.js';
 import { readBatch, type WireBatch } from './wire.js';
 
@@ -41,6 +41,11 @@ port.on('message', (m: ToWorker) => {
   const result = backend.finish(m.seq);
   const json = writer.handoff();
   json.findingsFile = spill.close();
+  // The 401 summary's groups go to a file as report text too: they are many on big captures.
+  if (result.unauthorized.groups.length) {
+    json.groupsFile = writeGroupsFile(init.spillDir, result.unauthorized.groups);
+    result.unauthorized = { ...result.unauthorized, groups: [] };
+  }
   port.postMessage({ type: 'result', result, json });
   port.close();
 });

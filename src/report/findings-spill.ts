@@ -6,7 +6,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Finding } from '../types.js';
-import { orderFinding } from './json.js';
+import { orderFinding, orderUnauthorizedGroup } from './json.js';
 import { redactFindingForJson } from './redact.js';
 import { safeJsonText } from './sanitize.js';
 
@@ -133,4 +133,35 @@ export class FindingsReader {
   close(): void {
     closeSync(this.fd);
   }
+}
+
+/**
+ * The 401 summary's groups (one per endpoint x client x user: tens of thousands on big captures) written
+ * to `dir` as the text they have in the report (inside "unauthorized": {"groups": [...]}, 6-space indent,
+ * separated by ",\n"), so the summary does not travel between threads or get copied to be rendered.
+ * The summary needs no redaction (it holds no secrets: JsonReportWriter.finish renders it as is).
+ */
+export function writeGroupsFile(dir: string, groups: readonly unknown[]): string {
+  const file = join(dir, 'unauthorized-groups.json');
+  const fd = openSync(file, 'w');
+  try {
+    let part = '';
+    for (let i = 0; i < groups.length; i++) {
+      const t = `      ${safeJsonText(JSON.stringify(orderUnauthorizedGroup(groups[i]), null, 2)).replace(/\n/g, '\n      ')}`;
+      part += i === 0 ? t : `,\n${t}`;
+      if (part.length >= FLUSH_BYTES) {
+        writeText(fd, part);
+        part = '';
+      }
+    }
+    if (part) writeText(fd, part);
+  } finally {
+    closeSync(fd);
+  }
+  return file;
+}
+
+function writeText(fd: number, s: string): void {
+  const b = Buffer.from(s, 'utf8');
+  for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
 }

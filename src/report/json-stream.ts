@@ -42,6 +42,8 @@ export interface JsonHandoff {
   secretsById: Map<string, string[]>;
   /** The file with the texts of stub findings (findings-spill.ts), in the temporary directory; null when none. */
   findingsFile?: string | null;
+  /** The 401 summary's groups as report text (findings-spill.ts writeGroupsFile): the report's are then empty. */
+  groupsFile?: string | null;
 }
 
 export class JsonReportWriter {
@@ -53,6 +55,10 @@ export class JsonReportWriter {
   private secretsById = new Map<string, string[]>();
   /** Texts of the report's stub findings (written by a FindingsSpill), when there are any. */
   private findingsFile: string | null = null;
+  /** The 401 summary's groups as text (writeGroupsFile), when they were written away. */
+  private groupsFile: string | null = null;
+  /** Temporary directories this writer removes when done. */
+  private dirs = new Set<string>();
 
   /** The secrets met in an exchange (written so far), to scrub the findings about it. */
   secretsOf(id: string): readonly string[] {
@@ -84,6 +90,7 @@ export class JsonReportWriter {
   private flushToDisk(): void {
     if (!this.spill) {
       const dir = this.o.dir ?? makeTempDir('authcap-spill-');
+      this.dirs.add(dir);
       const file = join(dir, 'exchanges.json');
       try {
         this.spill = { dir, file, fd: openSync(file, 'w') };
@@ -110,7 +117,11 @@ export class JsonReportWriter {
       spill = { dir: this.spill.dir, file: this.spill.file };
       this.spill = null;
     }
-    const h: JsonHandoff = { redact: this.o.redact, count: this.count, text: this.sink.toString(), spill, secretsById: this.secretsById, findingsFile: this.findingsFile };
+    const h: JsonHandoff = {
+      redact: this.o.redact, count: this.count, text: this.sink.toString(), spill, secretsById: this.secretsById,
+      findingsFile: this.findingsFile, groupsFile: this.groupsFile,
+    };
+    this.dirs.clear();
     this.sink = new JsonSink(0);
     this.count = 0;
     this.secretsById = new Map();
@@ -124,10 +135,12 @@ export class JsonReportWriter {
     w.sink.text(h.text);
     w.secretsById = h.secretsById;
     w.findingsFile = h.findingsFile ?? null;
-    if (w.findingsFile) trackTempDir(dirname(w.findingsFile));
-    if (h.spill) {
-      trackTempDir(h.spill.dir);
-      w.spill = { dir: h.spill.dir, file: h.spill.file, fd: openSync(h.spill.file, 'a') };
+    w.groupsFile = h.groupsFile ?? null;
+    if (h.spill) w.spill = { dir: h.spill.dir, file: h.spill.file, fd: openSync(h.spill.file, 'a') };
+    for (const f of [h.spill?.file, w.findingsFile, w.groupsFile]) {
+      if (!f) continue;
+      w.dirs.add(dirname(f));
+      trackTempDir(dirname(f));
     }
     return w;
   }
@@ -143,6 +156,14 @@ export class JsonReportWriter {
    * secrets met in the exchanges) unless redact is off.
    */
   async finish(report: Report, out: Writable): Promise<void> {
+    try {
+      await this.writeReport(report, out);
+    } finally {
+      this.dispose();
+    }
+  }
+
+  private async writeReport(report: Report, out: Writable): Promise<void> {
     const empty: Report = { ...report, exchanges: [], findings: [] };
     const rest = this.o.redact ? redactReport(empty) : empty;
     const text = renderJson(rest);
@@ -162,9 +183,8 @@ export class JsonReportWriter {
         closeSync(fd);
         this.spill.fd = -1;
         for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) await write(chunk as Buffer);
-        // The findings file may share the directory: it goes when the findings are written.
-        if (!this.findingsFile || dirname(this.findingsFile) !== dir) removeTempDir(dir);
-        else unlinkSync(file);
+        unlinkSync(file); // the directory goes at the end (other files may share it)
+        this.dirs.add(dir);
         this.spill = null;
       }
       const rest = Buffer.from(this.sink.buf.subarray(0, this.sink.pos));
@@ -194,26 +214,35 @@ export class JsonReportWriter {
         await write(part);
       } finally {
         reader?.close();
-        this.dropFindingsFile();
       }
       await write('\n  ],\n');
     }
-    await write(text.slice(at + xMarker.length + fMarker.length));
+    let tail = text.slice(at + xMarker.length + fMarker.length);
+    if (this.groupsFile) {
+      // The 401 summary's groups were written away: their text goes where the (emptied) array is.
+      const gMarker = '\n    "groups": []';
+      const u = tail.indexOf('  "unauthorized": {');
+      const g = u < 0 ? -1 : tail.indexOf(gMarker, u);
+      if (g < 0) throw new Error('internal: the unauthorized groups key was not found in the JSON report');
+      await write(`${tail.slice(0, g)}\n    "groups": [\n`);
+      for await (const chunk of createReadStream(this.groupsFile, { highWaterMark: 1 << 20 })) await write(chunk as Buffer);
+      await write('\n    ]');
+      tail = tail.slice(g + gMarker.length);
+    }
+    await write(tail);
   }
 
-  private dropFindingsFile(): void {
-    if (this.findingsFile) removeTempDir(dirname(this.findingsFile));
-    this.findingsFile = null;
-  }
-
-  /** Remove the temporary file if finish() was never reached. */
+  /** Remove the temporary files (finish() does it when done). */
   dispose(): void {
-    this.dropFindingsFile();
+    this.findingsFile = null;
+    this.groupsFile = null;
     if (this.spill) {
       if (this.spill.fd >= 0) closeSync(this.spill.fd);
-      removeTempDir(this.spill.dir);
+      this.dirs.add(this.spill.dir);
       this.spill = null;
     }
+    for (const d of this.dirs) removeTempDir(d);
+    this.dirs.clear();
     this.sink = new JsonSink(0);
   }
 }

@@ -30,17 +30,18 @@ export function orderFinding(f: Finding): Obj {
 
 const REF = ['time', 'frame', 'exchange'];
 
+/** One group of the 401 summary in the report's key order. */
+export function orderUnauthorizedGroup(g: unknown): Obj {
+  const go = ordered(g, ['endpoint', 'server', 'host', 'client', 'user', 'accepted', 'refused', 'firstRefusal', 'lastRefusal', 'lastAcceptedBeforeRefusal', 'reasons']);
+  for (const k of ['firstRefusal', 'lastRefusal', 'lastAcceptedBeforeRefusal']) if (go[k]) go[k] = ordered(go[k], REF);
+  return go;
+}
+
 function orderUnauthorized(u: unknown): unknown {
   if (!u || typeof u !== 'object') return u;
   const o = ordered(u, ['accepted', 'refused', 'firstRefusal', 'groups']);
   if (o.firstRefusal) o.firstRefusal = ordered(o.firstRefusal, REF);
-  if (Array.isArray(o.groups)) {
-    o.groups = o.groups.map((g: Obj) => {
-      const go = ordered(g, ['endpoint', 'server', 'host', 'client', 'user', 'accepted', 'refused', 'firstRefusal', 'lastRefusal', 'lastAcceptedBeforeRefusal', 'reasons']);
-      for (const k of ['firstRefusal', 'lastRefusal', 'lastAcceptedBeforeRefusal']) if (go[k]) go[k] = ordered(go[k], REF);
-      return go;
-    });
-  }
+  if (Array.isArray(o.groups)) o.groups = o.groups.map(orderUnauthorizedGroup);
   return o;
 }
 

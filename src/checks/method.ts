@@ -3,7 +3,6 @@
 // path exist, or credential-named query fields are present). Runs in finish over the summaries,
 // since the accepted POSTs may come later in the capture.
 
-import type { Finding } from '../types.js';
 import { isCredentialField } from './credentials.js';
 import type { AuthFamily, FindingSink } from './family.js';
 import { makeFinding, uniqFrames } from './finding.js';

@@ -4,7 +4,7 @@
 // user, another method, no body. A refusal the same client answered and got accepted is the normal
 // challenge round-trip (info). Also builds the UnauthorizedSummary section.
 
-import type { Finding, UnauthorizedGroup, UnauthorizedSummary } from '../types.js';
+import type { UnauthorizedGroup, UnauthorizedSummary } from '../types.js';
 import { isoTime } from '../util/time.js';
 import { describeFieldKey } from './credentials.js';
 import type { AuthFamily, FindingSink } from './family.js';

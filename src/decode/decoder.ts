@@ -9,7 +9,7 @@ import type { CaptureProblem, DecodedPacket, Limits, RawPacket, TcpHeader } from
 import { PacketRecord } from '../capture/parser.js';
 import { ipv4Text, ipv6Text } from './addr.js';
 import { FragmentTable } from './fragments.js';
-import { ethernet, KIND_NIBBLE, KIND_V4, KIND_V6, linkNetwork, MALFORMED, NON_IP, UNKNOWN_LINK } from './link.js';
+import { ethernet, KIND_NIBBLE, KIND_V4, KIND_V6, linkNetwork, NON_IP, UNKNOWN_LINK } from './link.js';
 
 export interface DecoderStats {
   decoded: number;

@@ -6,6 +6,7 @@
 import type { AnalysisOptions, Exchange, ExchangeContext, Finding, UnauthorizedSummary } from '../types.js';
 import { createChecks } from '../checks/index.js';
 import { isAcceptedStatus } from '../util/status.js';
+import { MinHeap } from '../util/heap.js';
 
 /** One completed exchange, as the front end hands it over. */
 export interface BackendItem {
@@ -75,52 +76,12 @@ function accepted(x: Exchange): boolean {
 export const exchangeOrder = (a: Exchange, b: Exchange) =>
   a.request.frame - b.request.frame || Number(a.id.slice(1)) - Number(b.id.slice(1));
 
-/** A binary min-heap of exchanges by request frame. */
-class ExchangeHeap {
-  private a: Exchange[] = [];
-  get size(): number {
-    return this.a.length;
-  }
-  peek(): Exchange | undefined {
-    return this.a[0];
-  }
-  push(x: Exchange): void {
-    const a = this.a;
-    a.push(x);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (exchangeOrder(a[p], a[i]) <= 0) break;
-      [a[p], a[i]] = [a[i], a[p]];
-      i = p;
-    }
-  }
-  pop(): Exchange | undefined {
-    const a = this.a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length && last) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < a.length && exchangeOrder(a[l], a[m]) < 0) m = l;
-        if (r < a.length && exchangeOrder(a[r], a[m]) < 0) m = r;
-        if (m === i) break;
-        [a[m], a[i]] = [a[i], a[m]];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
 export class ExchangeBackend {
   private checks;
   private findings: SeqFinding[] = [];
   private exchanges: Exchange[] = [];
-  private reorder = new ExchangeHeap();
+  /** Exchanges waiting to be written, earliest request first. */
+  private reorder = new MinHeap<Exchange>(exchangeOrder);
   private delivered = 0;
   /** Ids of the exchanges the filters keep (only needed when filtering). */
   private keptIds = new Set<string>();

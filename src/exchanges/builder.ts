@@ -6,6 +6,7 @@
 import type { Exchange, ExchangeContext, Message, RequestJson, ResponseJson, Timestamp } from '../types.js';
 import { endpointText } from '../types.js';
 import { isoTime } from '../util/time.js';
+import { MinHeap } from '../util/heap.js';
 
 export interface Path {
   transport: 'tcp' | 'udp';
@@ -59,55 +60,24 @@ interface Slot {
  * rebuilt when they outnumber the live ones, so a request that is never answered does not make it grow).
  */
 class PendingHeap {
-  private a: Slot[] = [];
+  private heap = new MinHeap<Slot>((x, y) => x.frame - y.frame);
   private live = 0;
   add(frame: number): Slot {
     const s: Slot = { frame, done: false };
     this.live++;
-    this.a.push(s);
-    this.up(this.a.length - 1);
+    this.heap.push(s);
     return s;
   }
   done(s: Slot): void {
     if (s.done) return;
     s.done = true;
     this.live--;
-    if (this.a.length > 1024 && this.a.length > 4 * this.live) {
-      this.a = this.a.filter((x) => !x.done);
-      for (let i = (this.a.length >> 1) - 1; i >= 0; i--) this.down(i);
-    }
+    if (this.heap.size > 1024 && this.heap.size > 4 * this.live) this.heap.retain((x) => !x.done);
   }
   min(): number {
-    const a = this.a;
-    while (a.length && a[0].done) {
-      const last = a.pop()!;
-      if (a.length) {
-        a[0] = last;
-        this.down(0);
-      }
-    }
-    return a.length ? a[0].frame : Infinity;
-  }
-  private up(i: number): void {
-    const a = this.a;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p].frame <= a[i].frame) break;
-      [a[p], a[i]] = [a[i], a[p]];
-      i = p;
-    }
-  }
-  private down(i: number): void {
-    const a = this.a;
-    for (;;) {
-      const l = 2 * i + 1, r = l + 1;
-      let m = i;
-      if (l < a.length && a[l].frame < a[m].frame) m = l;
-      if (r < a.length && a[r].frame < a[m].frame) m = r;
-      if (m === i) return;
-      [a[m], a[i]] = [a[i], a[m]];
-      i = m;
-    }
+    const h = this.heap;
+    while (h.size && h.peek()!.done) h.pop();
+    return h.peek()?.frame ?? Infinity;
   }
 }
 

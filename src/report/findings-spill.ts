@@ -3,7 +3,8 @@
 // memory is a stub with what ordering and the CI gate need (code, severity, exchange, stream, first
 // frame, the client its evidence names) and where its text is. JsonReportWriter.finish copies the texts.
 
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { writeAllSync } from '../util/temp.js';
 import { join } from 'node:path';
 import type { Finding } from '../types.js';
 import { orderFinding, orderUnauthorizedGroup } from './json.js';
@@ -91,7 +92,7 @@ export class FindingsSpill {
   }
 
   private writeAll(b: Buffer): void {
-    for (let off = 0; off < b.length; ) off += writeSync(this.fd, b, off, b.length - off);
+    writeAllSync(this.fd, b);
     this.written += b.length;
   }
 
@@ -150,18 +151,13 @@ export function writeGroupsFile(dir: string, groups: readonly unknown[]): string
       const t = `      ${safeJsonText(JSON.stringify(orderUnauthorizedGroup(groups[i]), null, 2)).replace(/\n/g, '\n      ')}`;
       part += i === 0 ? t : `,\n${t}`;
       if (part.length >= FLUSH_BYTES) {
-        writeText(fd, part);
+        writeAllSync(fd, Buffer.from(part));
         part = '';
       }
     }
-    if (part) writeText(fd, part);
+    if (part) writeAllSync(fd, Buffer.from(part));
   } finally {
     closeSync(fd);
   }
   return file;
-}
-
-function writeText(fd: number, s: string): void {
-  const b = Buffer.from(s, 'utf8');
-  for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
 }

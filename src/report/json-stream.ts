@@ -5,8 +5,8 @@
 // exchanges, findings, ...), the exchanges copied in between, so memory does not grow with the
 // number of exchanges.
 
-import { closeSync, createReadStream, openSync, unlinkSync, writeSync } from 'node:fs';
-import { makeTempDir, removeTempDir, trackTempDir } from '../util/temp.js';
+import { closeSync, createReadStream, openSync, unlinkSync } from 'node:fs';
+import { makeTempDir, removeTempDir, trackTempDir, writeAllSync } from '../util/temp.js';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -100,7 +100,7 @@ export class JsonReportWriter {
       }
     }
     const { buf, pos } = this.sink;
-    for (let at = 0; at < pos; ) at += writeSync(this.spill.fd, buf, at, pos - at);
+    writeAllSync(this.spill.fd, buf.subarray(0, pos));
     this.sink.pos = 0;
     // After an exceptionally large exchange, do not keep the grown buffer.
     if (buf.length > 4 * CHUNK_BYTES) this.sink = new JsonSink(CHUNK_BYTES + (64 << 10));

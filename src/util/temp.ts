@@ -1,7 +1,7 @@
 // Temporary directories that must not outlive the process: removed when done, and, on the main
 // thread, also at exit (e.g. `authcap ... | head` ends the process on EPIPE in the middle of writing).
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
@@ -31,4 +31,9 @@ export function makeTempDir(prefix: string): string {
 export function removeTempDir(dir: string): void {
   live.delete(dir);
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Write all of `b` to `fd` (a short write, rare on a regular file, is followed by the rest). */
+export function writeAllSync(fd: number, b: Uint8Array): void {
+  for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off);
 }

@@ -177,9 +177,8 @@ export function readBatch(batch: WireBatch): BackendItem[] {
       server: r[6],
       request: toRequestJson(req),
       response: res ? toResponseJson(res) : null,
-      transport: r[7] ?? undefined,
     };
-    if (r[7] === null) delete exchange.transport;
+    if (r[7] !== null) exchange.transport = r[7];
     if (r[8] === 1) exchange.tls = true;
     if (r[9] !== null) exchange.interim = r[9];
     const ctx: ExchangeContext = {

@@ -4,11 +4,12 @@
 // `tshark -r x.pcap -Y http -T fields ...` on the same file, alternating runs, and prints medians and the ratio.
 
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus, totalmem } from 'node:os';
 import { writeSynthetic } from '../test/lib/synthetic.js';
+import { readInput } from '../src/capture/open.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -45,24 +46,10 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** Records in a classic little/big-endian pcap file (the bench's own captures), by walking the record headers. */
-function countPcapRecords(file: string): number {
-  const fd = openSync(file, 'r');
-  try {
-    const hdr = Buffer.alloc(24);
-    readSync(fd, hdr, 0, 24, 0);
-    const le = hdr.readUInt32LE(0) === 0xa1b2c3d4 || hdr.readUInt32LE(0) === 0xa1b23c4d;
-    const rec = Buffer.alloc(16);
-    let pos = 24;
-    let n = 0;
-    while (readSync(fd, rec, 0, 16, pos) === 16) {
-      pos += 16 + (le ? rec.readUInt32LE(8) : rec.readUInt32BE(8));
-      n++;
-    }
-    return n;
-  } finally {
-    closeSync(fd);
-  }
+/** Packets in the capture, counted by authcap's own reader (nothing decoded). */
+async function countPackets(file: string): Promise<number> {
+  const r = await readInput(file, { input: 0, firstFrame: 1, onPacket: () => undefined, onProblem: () => undefined });
+  return r.summary.packets;
 }
 
 function which(cmd: string): boolean {
@@ -85,7 +72,7 @@ async function main(): Promise<void> {
   const bytes = statSync(file).size;
   const mib = bytes / 1048576;
   console.log(`bench: ${file} (${mib.toFixed(1)} MiB); machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}`);
-  const packets = countPcapRecords(file);
+  const packets = await countPackets(file);
   const threads = arg('threads', 'auto');
   const authcap = [join(root, 'bin', 'authcap.js'), file, '--format', 'json', '-o', '/dev/null', '--fail-on', 'none', '--no-progress', '--threads', threads];
   console.log(`bench: ${packets} packets; authcap --format json --threads ${threads}`);

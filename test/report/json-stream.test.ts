@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { analyze } from '../../src/analyze.js';
-import type { Exchange } from '../../src/types.js';
+import type { Exchange, Report } from '../../src/types.js';
 import { JsonReportWriter } from '../../src/report/json-stream.js';
 import { renderJson } from '../../src/report/json.js';
 import { redactReport } from '../../src/report/redact.js';
@@ -20,6 +20,11 @@ const dir = mkdtempSync(join(tmpdir(), 'authcap-jsonstream-'));
 async function streamed(file: string, args: { key?: string; password?: string }, o: { redact: boolean; memoryBytes?: number }): Promise<string> {
   const w = new JsonReportWriter(o);
   const { report } = await analyze([file], { ...args, onExchange: (x) => w.exchange(x) });
+  return finished(w, report);
+}
+
+/** What the writer writes for `report`, as text. */
+async function finished(w: JsonReportWriter, report: Report): Promise<string> {
   const out = new PassThrough();
   const parts: Buffer[] = [];
   out.on('data', (d: Buffer) => parts.push(Buffer.from(d)));
@@ -83,13 +88,7 @@ test('with --show-secrets the streamed JSON is byte for byte the in-memory repor
 async function finishWith(file: string, args: { key?: string; password?: string }, write: (xs: Exchange[]) => JsonReportWriter): Promise<string> {
   const xs: Exchange[] = [];
   const { report } = await analyze([file], { ...args, onExchange: (x) => xs.push(structuredClone(x)) });
-  const w = write(xs);
-  const out = new PassThrough();
-  const parts: Buffer[] = [];
-  out.on('data', (d: Buffer) => parts.push(Buffer.from(d)));
-  await w.finish(report, out);
-  out.end();
-  return Buffer.concat(parts).toString('utf8');
+  return finished(write(xs), report);
 }
 
 test('a writer handed over (handoff, structured clone, resume) writes the same report and removes its file', async () => {

@@ -69,7 +69,9 @@ test('a batch posted to the worker arrives with the same messages, bodies and ex
     item(
       message({
         kind: 'request', frame: 5, method: 'POST', uri: '/api?x=1', contentLength: 27,
-        headers: [['Host', 'a'], ['Content-Type', 'application/x-www-form-urlencoded'], ['Authorization', 'Basic YTpi']],
+        // Strings of every kind the binary form distinguishes: ASCII, latin1 bytes (0x80-0xff, as header
+        // values are decoded), other Unicode, and a lone surrogate (not valid UTF-8).
+        headers: [['Host', 'a'], ['Content-Type', 'application/x-www-form-urlencoded'], ['Authorization', 'Basic YTpi'], ['X-Name', 'caf\u00e9\u00ff'], ['X-Wide', '\u4e2d\u{1f600}'], ['X-Odd', 'a\ud800b'], ['X-Empty', '']],
         body: pool.subarray(4, 31), anomalies: ['content-length: twice'],
       }),
       message({
@@ -80,7 +82,7 @@ test('a batch posted to the worker arrives with the same messages, bodies and ex
       { tls: true, interim: [{ frame: 8, status: 100 }] },
     ),
     item(message({ kind: 'request', frame: 12, method: 'GET', uri: '/', incomplete: true, bodyTruncated: true }), null, { watermark: -Infinity }),
-    item(message({ protocol: 'sip', kind: 'request', frame: 20, method: 'REGISTER', uri: 'sip:x', version: 'SIP/2.0', headers: [['Call-ID', 'c']] }), null),
+    item(message({ protocol: 'sip', kind: 'request', frame: 20, method: 'REGISTER', uri: 'sip:x', version: 'SIP/2.0', headers: [['Call-ID', 'c']] }), null, {}, { stream: null }),
   ];
   const w = new BatchWriter();
   for (const i of items) w.add(i);
@@ -89,13 +91,9 @@ test('a batch posted to the worker arrives with the same messages, bodies and ex
   const posted = structuredClone(w.take()); // what postMessage does to it
   assert.equal(w.size, 0);
   const got = readBatch(posted);
-  // Infinite watermarks are clamped (JSON has no Infinity) but keep their meaning.
-  assert.ok(got[0].watermark > 1e15);
-  assert.ok(got[1].watermark < 0);
   for (let i = 0; i < items.length; i++) {
-    const { watermark: _w, ...want } = items[i];
-    const { watermark: _g, ...have } = got[i];
-    assert.deepStrictEqual(have, want, `item ${i}`);
+    const have = got[i];
+    assert.deepStrictEqual(have, items[i], `item ${i}`);
     assert.ok(Buffer.isBuffer(have.ctx.req.body));
   }
   // What the checks rely on: the exchange shares the messages' headers, the undecoded body is the body.

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { JsonHandoff } from '../report/json-stream.js';
 import { makeTempDir, removeTempDir } from '../util/temp.js';
 import type { BackendItem, BackendResult } from './backend.js';
-import { BatchWriter } from './wire.js';
+import { BatchWriter, readFindings, type WireFindings } from './wire.js';
 import type { ToWorker, WorkerInit } from './worker.js';
 
 /** Exchanges per batch, and body bytes that close a batch early. */
@@ -28,13 +28,17 @@ export class RemoteBackend {
     this.spillDir = makeTempDir('authcap-spill-');
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { ...init, spillDir: this.spillDir } satisfies WorkerInit });
     this.result = new Promise((resolve, reject) => {
-      this.worker.on('message', (m: { type: 'ack' } | { type: 'result'; result: BackendResult; json: JsonHandoff }) => {
+      this.worker.on('message', (m: { type: 'ack' } | { type: 'result'; result: BackendResult; findings: WireFindings; json: JsonHandoff }) => {
         if (m.type === 'ack') {
           this.inFlight--;
           if (this.inFlight < MAX_IN_FLIGHT) for (const w of this.waiters.splice(0)) w();
           return;
         }
-        resolve(m);
+        try {
+          resolve({ result: { ...m.result, findings: readFindings(m.findings) }, json: m.json });
+        } catch (e) {
+          reject(e as Error);
+        }
       });
       this.worker.on('error', (e) => {
         this.failure = e;

@@ -8,7 +8,8 @@
 
 import type { Exchange, ExchangeContext, HttpHeaders, Message, Timestamp } from '../types.js';
 import { toRequestJson, toResponseJson } from '../exchanges/builder.js';
-import type { BackendItem } from './backend.js';
+import type { BackendItem, SeqFinding } from './backend.js';
+import { isStub, type StubFinding } from '../report/findings-spill.js';
 
 export interface WireBatch {
   /** Field bytes [0, fields), then the bodies. */
@@ -362,4 +363,93 @@ export function readBatch(batch: WireBatch): BackendItem[] {
   }
   if (r.pos !== fields) throw new Error('internal: a batch from the front end was not read to its end');
   return items;
+}
+
+// ---------------------------------------------------------------- the worker's findings, back
+// At the end the worker returns its findings: on big captures tens of thousands of stubs (their texts
+// are in the findings file, findings-spill.ts). Structured cloning that many small objects costs both
+// threads more than this binary form; anything that is not a plain stub travels as it is, cloned.
+
+export interface WireFindings {
+  arena: ArrayBuffer;
+  fields: number;
+  count: number;
+  /** Findings that are not stubs, with their place in the list. */
+  others: { at: number; sf: SeqFinding }[];
+}
+
+const STUB_KEYS = 'code,severity,message,exchange,stream,frames,filter,evidence,textRef';
+
+/** The shape FindingsSpill.add gives a stub, and nothing else (so that reading it back rebuilds it exactly). */
+function plainStub(sf: SeqFinding): boolean {
+  const f = sf.finding as StubFinding;
+  if (!isStub(f) || Object.keys(f).join(',') !== STUB_KEYS || f.message !== '' || f.filter !== '') return false;
+  if (typeof f.code !== 'string' || typeof f.severity !== 'string') return false;
+  if (f.exchange !== null && typeof f.exchange !== 'string') return false;
+  if (f.stream !== null && typeof f.stream !== 'number') return false;
+  if (f.frames.length > 1 || (f.frames.length === 1 && typeof f.frames[0] !== 'number')) return false;
+  const ev = Object.keys(f.evidence);
+  if (ev.length > 1 || (ev.length === 1 && typeof f.evidence[ev[0]] !== 'string')) return false;
+  return sf.order === undefined || typeof sf.order === 'number';
+}
+
+export function writeFindings(list: readonly SeqFinding[]): WireFindings {
+  const w = new FieldWriter();
+  const others: WireFindings['others'] = [];
+  let count = 0;
+  for (let i = 0; i < list.length; i++) {
+    const sf = list[i];
+    if (!plainStub(sf)) {
+      others.push({ at: i, sf });
+      continue;
+    }
+    count++;
+    const f = sf.finding as StubFinding;
+    const ev = Object.keys(f.evidence);
+    w.u8((sf.order !== undefined ? 1 : 0) | (f.frames.length ? 2 : 0) | (ev.length ? 4 : 0));
+    w.num(i);
+    w.num(sf.seq);
+    if (sf.order !== undefined) w.num(sf.order);
+    w.str(f.code);
+    w.str(f.severity);
+    w.str(f.exchange);
+    w.numOrNull(f.stream);
+    if (f.frames.length) w.num(f.frames[0]);
+    if (ev.length) {
+      w.str(ev[0]);
+      w.str(f.evidence[ev[0]] as string);
+    }
+    w.num(f.textRef[0]);
+    w.num(f.textRef[1]);
+  }
+  const arena = new ArrayBuffer(w.pos);
+  new Uint8Array(arena).set(w.buf.subarray(0, w.pos));
+  return { arena, fields: w.pos, count, others };
+}
+
+export function readFindings(wf: WireFindings): SeqFinding[] {
+  const out: SeqFinding[] = new Array(wf.count + wf.others.length);
+  for (const o of wf.others) out[o.at] = o.sf;
+  const r = new FieldReader(wf.arena, wf.fields);
+  for (let n = 0; n < wf.count; n++) {
+    const bits = r.u8();
+    const at = r.num();
+    const seq = r.num();
+    const order = bits & 1 ? r.num() : undefined;
+    const code = r.str() as StubFinding['code'];
+    const severity = r.str() as StubFinding['severity'];
+    const exchange = r.str();
+    const stream = r.numOrNull();
+    const frames = bits & 2 ? [r.num()] : [];
+    const evidence: Record<string, unknown> = {};
+    if (bits & 4) {
+      const k = r.str()!;
+      evidence[k] = r.str();
+    }
+    const textRef: StubFinding['textRef'] = [r.num(), r.num()];
+    const finding: StubFinding = { code, severity, message: '', exchange, stream, frames, filter: '', evidence, textRef };
+    out[at] = order === undefined ? { seq, finding } : { seq, order, finding };
+  }
+  if (r.pos !== wf.fields) throw new Error('internal: the findings from the worker were not read to their end');
+  return out;
 }

@@ -7,7 +7,7 @@ import type { AnalysisOptions } from '../types.js';
 import { JsonReportWriter } from '../report/json-stream.js';
 import { FindingsSpill, writeGroupsFile } from '../report/findings-spill.js';
 import { ExchangeBackend } from './backend.js';
-import { readBatch, type WireBatch } from './wire.js';
+import { readBatch, writeFindings, type WireBatch } from './wire.js';
 
 export interface WorkerInit {
   options: AnalysisOptions;
@@ -46,6 +46,8 @@ port.on('message', (m: ToWorker) => {
     json.groupsFile = writeGroupsFile(init.spillDir, result.unauthorized.groups);
     result.unauthorized = { ...result.unauthorized, groups: [] };
   }
-  port.postMessage({ type: 'result', result, json });
+  // The findings (mostly stubs) go in binary form; the rest of the result is cloned.
+  const findings = writeFindings(result.findings);
+  port.postMessage({ type: 'result', result: { ...result, findings: [] }, findings, json }, [findings.arena]);
   port.close();
 });

@@ -8,7 +8,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExchangeContext, Message } from '../../src/types.js';
-import { BatchWriter, readBatch } from '../../src/backend/wire.js';
+import { BatchWriter, readBatch, readFindings, writeFindings } from '../../src/backend/wire.js';
+import type { SeqFinding } from '../../src/backend/backend.js';
+import type { StubFinding } from '../../src/report/findings-spill.js';
 import type { BackendItem } from '../../src/backend/backend.js';
 import { ExchangeBuilder, toRequestJson, toResponseJson } from '../../src/exchanges/builder.js';
 import { writePcap } from '../lib/capture-writer.js';
@@ -100,6 +102,28 @@ test('a batch posted to the worker arrives with the same messages, bodies and ex
   assert.equal(got[0].ctx.exchange.request.headers, got[0].ctx.req.headers);
   assert.equal(got[1].ctx.req.decodedBody, got[1].ctx.req.body);
   assert.notEqual(got[0].ctx.res!.decodedBody, got[0].ctx.res!.body);
+});
+
+test("the worker's findings come back as they were: stubs in binary form, anything else cloned", () => {
+  const stub = (o: Partial<StubFinding>): StubFinding => ({
+    code: 'http.unauthorized', severity: 'info', message: '', exchange: 'x7', stream: 3, frames: [41], filter: '',
+    evidence: { client: '192.0.2.1' }, textRef: [0, 812], ...o,
+  });
+  const list: SeqFinding[] = [
+    { seq: 4, order: 0, finding: stub({}) },
+    { seq: 4, order: 1, finding: stub({ code: 'auth.missing', severity: 'error', exchange: null, stream: null, frames: [], evidence: {}, textRef: [812, 1] }) },
+    // Not plain stubs: a whole finding, and a stub whose evidence holds more than the client.
+    { seq: 9, finding: { code: 'tcp.gap', severity: 'warning', message: 'm', exchange: null, stream: 2, frames: [5, 6], filter: 'tcp.stream eq 2', evidence: { bytes: 3, gaps: [{ at: 1 }] } } },
+    { seq: 9, order: 2, finding: stub({ evidence: { client: 'a', user: 'b' } }) },
+    { seq: 10, finding: stub({ evidence: { src: '\u00e9\ud800', }, exchange: 'caf\u00e9', frames: [2 ** 40] }) },
+  ];
+  const wire = writeFindings(list);
+  assert.equal(wire.count, 3);
+  assert.deepEqual(wire.others.map((o) => o.at), [2, 3]);
+  const back = readFindings(structuredClone(wire));
+  assert.deepStrictEqual(back, list);
+  // Absent keys stay absent (not present as undefined): `order` is optional.
+  assert.equal('order' in back[4], false);
 });
 
 test('minPendingFrame: requests waiting for an answer and requests being assembled hold the watermark', () => {

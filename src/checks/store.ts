@@ -19,181 +19,212 @@ export interface ChallengeInfo {
 
 export type UserFrom = 'credentials' | 'path' | 'sip-from' | null;
 
-// Bits of ExchangeSummary.flags: the rarely read boolean and small enums, with the two time precisions above them.
-const F_HANDSHAKE = 1;
-const USER_FROM_SHIFT = 1; // 2 bits
-const CRED_SHIFT = 3; // 4 bits
-const DIGITS_SHIFT = 7; // 8 bits each (request, response)
+// Bits of a summary's `bits` column: the booleans and small enums, then how its times are stored.
+const B_SIP = 1;
+const B_ACCEPTED = 2;
+const B_BODY = 4;
+const B_HANDSHAKE = 8;
+const USER_FROM_SHIFT = 4; // 2 bits
+const CRED_SHIFT = 6; // 4 bits
+const B_T_APART = 1 << 10; // the request time is in `apart` (its digits or nsec do not pack)
+const B_R_APART = 1 << 11; // likewise the response time
+const B_R_NONE = 1 << 12; // unanswered
+const DIGITS_SHIFT = 13; // 4 bits each (request, response): captures have 0..9 fraction digits
 const USER_FROMS: UserFrom[] = [null, 'credentials', 'path', 'sip-from'];
 const CRED_KINDS: (CredentialKind | null)[] = [null, 'basic', 'digest', 'bearer', 'ntlm', 'negotiate', 'header', 'form', 'query', 'other'];
+const NONE = -1;
 
-/** A timestamp packs into flags + two numbers when its digits fit 8 bits (always, for captures: 0..9). */
+/** A timestamp packs into 4 bits of digits, a float64 of seconds and an int32 of nanoseconds. */
 function packable(t: Timestamp): boolean {
-  return t.digits >= 0 && t.digits <= 255 && Number.isInteger(t.digits);
+  return t.digits >= 0 && t.digits <= 15 && Number.isInteger(t.digits) && (t.nsec | 0) === t.nsec;
+}
+
+/** A growable typed array (doubling; the table only appends). */
+class Column<A extends Int32Array | Float64Array> {
+  a: A;
+  constructor(private make: (n: number) => A) {
+    this.a = make(1024);
+  }
+  set(i: number, v: number): void {
+    if (i >= this.a.length) {
+      const next = this.make(this.a.length * 2);
+      next.set(this.a);
+      this.a = next;
+    }
+    this.a[i] = v;
+  }
+}
+const i32 = () => new Column((n) => new Int32Array(n));
+const f64 = () => new Column((n) => new Float64Array(n));
+
+/**
+ * The summaries' storage: one typed-array column per field (about 90 bytes per exchange instead of a
+ * 250-byte object), strings and string arrays as ids into interned tables, and the rare values that
+ * do not fit a column (ids that are not "x<n>", odd timestamps, SIP Call-IDs) in side maps.
+ */
+class SummaryTable {
+  size = 0;
+  readonly bits = i32();
+  /** n of an "x<n>" id, or NONE (the id is in `ids`). */
+  readonly idNum = i32();
+  readonly stream = f64(); // NaN: null
+  readonly client = i32();
+  readonly server = i32();
+  readonly host = i32(); // NONE: null
+  readonly method = i32();
+  readonly path = i32();
+  readonly query = i32(); // array id, NONE: null
+  readonly status = f64(); // NaN: null
+  readonly reqFrame = f64();
+  readonly resFrame = f64(); // NaN: null
+  readonly tSec = f64();
+  readonly tNsec = i32();
+  readonly rSec = f64();
+  readonly rNsec = i32();
+  readonly user = i32(); // NONE: null
+  readonly present = i32(); // array id
+  readonly empty = i32(); // array id
+  readonly challenge = i32(); // NONE: null
+  readonly ids = new Map<number, string>();
+  readonly apart = new Map<number, { t?: Timestamp; r?: Timestamp }>();
+  readonly sip = new Map<number, { callId: string | null; cseq: number | null }>();
+  /** Interned strings, string arrays and challenge descriptions, by id. */
+  readonly strings: string[] = [];
+  readonly arrays: string[][] = [EMPTY];
+  readonly challenges: ChallengeInfo[] = [];
 }
 
 /**
- * The compact record of one exchange (what finish() needs): small fields only, all numbers, booleans,
- * interned strings or shared arrays. What the cross-exchange loops read on every exchange is a plain
- * field; what only findings read (id, times, user source, credential kind, handshake) is packed and
- * rebuilt by a getter: the id as its number, the times as numbers, the rest in one integer.
+ * One exchange's compact record (what finish() needs), read from the store's columns: a view of two
+ * fields, made when asked for. Strings and arrays are the interned ones, so equal values are the same
+ * object; `seq` is the exchange's place in the store.
  */
 export class ExchangeSummary {
-  readonly seq: number;
-  readonly protocol: 'http' | 'sip';
-  /** 2xx/3xx and the body does not refuse at application level (e.g. an OPS response_code 555). */
-  readonly accepted: boolean;
-  readonly hasBody: boolean;
-  /** Exchange id: n for "x<n>" (the builder's ids), else the id itself. */
-  private readonly _id: number | string;
-  private readonly flags: number;
-  readonly stream: number | null;
-  /** Client IP address as seen on the wire. */
-  readonly client: string;
-  /** Server "ip:port". */
-  readonly server: string;
-  readonly host: string | null;
-  readonly method: string;
-  /** Path without query (HTTP) or Request-URI without parameters (SIP). */
-  readonly path: string;
-  /** Names of the query parameters (only kept for GET requests with a query). */
-  readonly queryNames: string[] | null;
-  readonly status: number | null;
-  readonly reqFrame: number;
-  readonly resFrame: number | null;
-  /** Request time: seconds and nanoseconds (or the Timestamp itself when its digits do not pack). */
-  private readonly tSec: number | Timestamp;
-  private readonly tNsec: number;
-  /** Response time likewise (rSec null: unanswered). */
-  private readonly rSec: number | Timestamp | null;
-  private readonly rNsec: number;
-  /** User named by the credentials (or, failing that, the URL path shape or SIP From). */
-  readonly user: string | null;
-  /** Credential field keys present with a value, and present but empty (see credentials.fieldKeys); interned. */
-  readonly present: string[];
-  readonly empty: string[];
-  /** For 401/407: the challenge the response carried. */
-  readonly challenge: ChallengeInfo | null;
-  /** SIP Call-ID and CSeq number (null for HTTP). */
-  readonly callId: string | null;
-  readonly cseq: number | null;
-
-  /** Arguments in field order; `handshake`, `userFrom` and `credKind` are packed (see the getters). */
   constructor(
-    seq: number,
-    protocol: 'http' | 'sip',
-    accepted: boolean,
-    hasBody: boolean,
-    id: string,
-    handshake: boolean,
-    userFrom: UserFrom,
-    credKind: CredentialKind | null,
-    stream: number | null,
-    client: string,
-    server: string,
-    host: string | null,
-    method: string,
-    path: string,
-    queryNames: string[] | null,
-    status: number | null,
-    reqFrame: number,
-    resFrame: number | null,
-    time: Timestamp,
-    resTime: Timestamp | null,
-    user: string | null,
-    present: string[],
-    empty: string[],
-    challenge: ChallengeInfo | null,
-    callId: string | null,
-    cseq: number | null,
-  ) {
-    this.seq = seq;
-    this.protocol = protocol;
-    this.accepted = accepted;
-    this.hasBody = hasBody;
-    this._id = idNumber(id) ?? id;
-    const tp = packable(time);
-    const rp = resTime === null || packable(resTime);
-    this.flags =
-      (handshake ? F_HANDSHAKE : 0) |
-      (USER_FROMS.indexOf(userFrom) << USER_FROM_SHIFT) |
-      (CRED_KINDS.indexOf(credKind) << CRED_SHIFT) |
-      ((tp ? time.digits : 0) << DIGITS_SHIFT) |
-      ((resTime !== null && rp ? resTime.digits : 0) << (DIGITS_SHIFT + 8));
-    this.stream = stream;
-    this.client = client;
-    this.server = server;
-    this.host = host;
-    this.method = method;
-    this.path = path;
-    this.queryNames = queryNames;
-    this.status = status;
-    this.reqFrame = reqFrame;
-    this.resFrame = resFrame;
-    this.tSec = tp ? small(time.sec) : time;
-    this.tNsec = tp ? small(time.nsec) : 0;
-    this.rSec = resTime === null ? null : rp ? small(resTime.sec) : resTime;
-    this.rNsec = resTime !== null && rp ? small(resTime.nsec) : 0;
-    this.user = user;
-    this.present = present;
-    this.empty = empty;
-    this.challenge = challenge;
-    this.callId = callId;
-    this.cseq = cseq;
-  }
+    private readonly t: SummaryTable,
+    readonly seq: number,
+  ) {}
 
+  private get bits(): number {
+    return this.t.bits.a[this.seq];
+  }
+  get protocol(): 'http' | 'sip' {
+    return this.bits & B_SIP ? 'sip' : 'http';
+  }
+  /** 2xx/3xx and the body does not refuse at application level (e.g. an OPS response_code 555). */
+  get accepted(): boolean {
+    return (this.bits & B_ACCEPTED) !== 0;
+  }
+  get hasBody(): boolean {
+    return (this.bits & B_BODY) !== 0;
+  }
   get id(): string {
-    const v = this._id;
-    return typeof v === 'number' ? `x${v}` : v;
+    const n = this.t.idNum.a[this.seq];
+    return n === NONE ? this.t.ids.get(this.seq)! : `x${n}`;
   }
   /** A 401/407 that is a leg of an NTLM/Negotiate handshake (the server's token answers the client's). */
   get handshake(): boolean {
-    return (this.flags & F_HANDSHAKE) !== 0;
+    return (this.bits & B_HANDSHAKE) !== 0;
   }
   /** Where `user` came from. */
   get userFrom(): UserFrom {
-    return USER_FROMS[(this.flags >> USER_FROM_SHIFT) & 3];
+    return USER_FROMS[(this.bits >> USER_FROM_SHIFT) & 3];
   }
   get credKind(): CredentialKind | null {
-    return CRED_KINDS[(this.flags >> CRED_SHIFT) & 15];
+    return CRED_KINDS[(this.bits >> CRED_SHIFT) & 15];
+  }
+  get stream(): number | null {
+    const v = this.t.stream.a[this.seq];
+    return v !== v ? null : v;
+  }
+  /** Client IP address as seen on the wire. */
+  get client(): string {
+    return this.t.strings[this.t.client.a[this.seq]];
+  }
+  /** Server "ip:port". */
+  get server(): string {
+    return this.t.strings[this.t.server.a[this.seq]];
+  }
+  get host(): string | null {
+    const v = this.t.host.a[this.seq];
+    return v === NONE ? null : this.t.strings[v];
+  }
+  get method(): string {
+    return this.t.strings[this.t.method.a[this.seq]];
+  }
+  /** Path without query (HTTP) or Request-URI without parameters (SIP). */
+  get path(): string {
+    return this.t.strings[this.t.path.a[this.seq]];
+  }
+  /** Names of the query parameters (only kept for GET requests with a query). */
+  get queryNames(): string[] | null {
+    const v = this.t.query.a[this.seq];
+    return v === NONE ? null : this.t.arrays[v];
+  }
+  get status(): number | null {
+    const v = this.t.status.a[this.seq];
+    return v !== v ? null : v;
+  }
+  get reqFrame(): number {
+    return this.t.reqFrame.a[this.seq];
+  }
+  get resFrame(): number | null {
+    const v = this.t.resFrame.a[this.seq];
+    return v !== v ? null : v;
   }
   /** Request time. */
   get time(): Timestamp {
-    const s = this.tSec;
-    return typeof s === 'number' ? { sec: s, nsec: this.tNsec, digits: (this.flags >> DIGITS_SHIFT) & 255 } : s;
+    const b = this.bits;
+    if (b & B_T_APART) return this.t.apart.get(this.seq)!.t!;
+    return { sec: this.t.tSec.a[this.seq], nsec: this.t.tNsec.a[this.seq], digits: (b >> DIGITS_SHIFT) & 15 };
   }
   /** Response time (null when unanswered). */
   get resTime(): Timestamp | null {
-    const s = this.rSec;
-    if (s === null) return null;
-    return typeof s === 'number' ? { sec: s, nsec: this.rNsec, digits: (this.flags >> (DIGITS_SHIFT + 8)) & 255 } : s;
+    const b = this.bits;
+    if (b & B_R_NONE) return null;
+    if (b & B_R_APART) return this.t.apart.get(this.seq)!.r!;
+    return { sec: this.t.rSec.a[this.seq], nsec: this.t.rNsec.a[this.seq], digits: (b >> (DIGITS_SHIFT + 4)) & 15 };
   }
+  /** User named by the credentials (or, failing that, the URL path shape or SIP From). */
+  get user(): string | null {
+    const v = this.t.user.a[this.seq];
+    return v === NONE ? null : this.t.strings[v];
+  }
+  /** Credential field keys present with a value, and present but empty (see credentials.fieldKeys); interned. */
+  get present(): string[] {
+    return this.t.arrays[this.t.present.a[this.seq]];
+  }
+  get empty(): string[] {
+    return this.t.arrays[this.t.empty.a[this.seq]];
+  }
+  /** For 401/407: the challenge the response carried. */
+  get challenge(): ChallengeInfo | null {
+    const v = this.t.challenge.a[this.seq];
+    return v === NONE ? null : this.t.challenges[v];
+  }
+  /** SIP Call-ID and CSeq number (null for HTTP). */
+  get callId(): string | null {
+    return this.t.sip.get(this.seq)?.callId ?? null;
+  }
+  get cseq(): number | null {
+    return this.t.sip.get(this.seq)?.cseq ?? null;
+  }
+
   /**
    * compareTime(this.resTime ?? this.time, o.resTime ?? o.time) without making the Timestamps:
    * negative when this exchange's last event comes first.
    */
   compareEventTime(o: ExchangeSummary): number {
-    return this.eventSec() - o.eventSec() || this.eventNsec() - o.eventNsec();
+    const a = this.eventTime();
+    const b = o.eventTime();
+    return a.sec - b.sec || a.nsec - b.nsec;
   }
-  private eventSec(): number {
-    const r = this.rSec;
-    const t = r !== null ? r : this.tSec;
-    return typeof t === 'number' ? t : t.sec;
-  }
-  private eventNsec(): number {
-    const r = this.rSec;
-    if (r !== null) return typeof r === 'number' ? this.rNsec : r.nsec;
-    const t = this.tSec;
-    return typeof t === 'number' ? this.tNsec : t.nsec;
+  private eventTime(): Timestamp {
+    return this.resTime ?? this.time;
   }
 }
 
-/** An integer that fits 32 bits as a small integer (stored inline, not as a boxed heap number); others as they are. */
-function small(n: number): number {
-  return (n | 0) === n ? n | 0 : n;
-}
-
-/** n for an id "x<n>" that `x${n}` gives back exactly (no leading zero, small integer), else null. */
+/** n for an id "x<n>" that `x${n}` gives back exactly (no leading zero, fits an int32), else null. */
 function idNumber(id: string): number | null {
   const len = id.length;
   if (len < 2 || len > 10 || id.charCodeAt(0) !== 0x78) return null;
@@ -203,10 +234,12 @@ function idNumber(id: string): number | null {
     if (c < 0 || c > 9 || (i === 1 && c === 0 && len > 2)) return null;
     n = n * 10 + c;
   }
-  return n;
+  return n <= 0x7fffffff ? n : null;
 }
 
 const EMPTY: string[] = [];
+/** The empty array's id: the table's first array. */
+const EMPTY_ID = 0;
 
 interface PathTemplate {
   template: string;
@@ -217,15 +250,19 @@ interface PathTemplate {
 type Memo2 = Map<string, Map<string, string>>;
 
 export class ExchangeStore {
-  readonly list: ExchangeSummary[] = [];
-  private strings = new Map<string, string>();
-  private arrays = new Map<string, string[]>();
+  private t = new SummaryTable();
+  /** Views of every summary, made once when finish() first asks (see `list`). */
+  private views: ExchangeSummary[] = [];
+  /** String -> id in the table (bounded: past the bound, new strings get an id of their own each time). */
+  private stringIds = new Map<string, number>();
+  private arrayIds = new Map<string, number>([['', EMPTY_ID]]);
+  private challengeIds = new Map<string, number>();
   private templates = new Map<string, PathTemplate>();
   /** path -> matching shape (null: none), cleared whenever a shape is learned. */
   private matchCache = new Map<string, { template: string; user: string } | null>();
   private static readonly MAX_TEMPLATES = 256;
-  /** Server "ip:port" texts, per ip then port (bounded like the interned strings). */
-  private serverTexts = new Map<string, Map<number, string>>();
+  /** Server "ip:port" ids, per ip then port (bounded like the interned strings). */
+  private serverIds = new Map<string, Map<number, number>>();
   /** endpointKey per method, then path (interned strings): saves a string per lookup in finish(). */
   private keyCache: Memo2 = new Map();
   private keyCacheSize = 0;
@@ -238,33 +275,65 @@ export class ExchangeStore {
   /** Request URI -> path, for the URIs without a query (they repeat). */
   private paths = new Map<string, string>();
 
-  private intern(s: string): string {
-    const v = this.strings.get(s);
-    if (v !== undefined) return v;
-    if (this.strings.size < 100_000) this.strings.set(s, s);
-    return s;
+  /** Number of summaries. */
+  get size(): number {
+    return this.t.size;
   }
 
-  private serverText(ip: string, port: number): string {
-    let m = this.serverTexts.get(ip);
+  /** Every summary in the order they were added (views made once, for the cross-exchange passes of finish()). */
+  get list(): readonly ExchangeSummary[] {
+    const v = this.views;
+    for (let i = v.length; i < this.t.size; i++) v.push(new ExchangeSummary(this.t, i));
+    return v;
+  }
+
+  private stringId(s: string): number {
+    const v = this.stringIds.get(s);
+    if (v !== undefined) return v;
+    const id = this.t.strings.length;
+    this.t.strings.push(s);
+    if (this.stringIds.size < 100_000) this.stringIds.set(s, id);
+    return id;
+  }
+
+  private intern(s: string): string {
+    return this.t.strings[this.stringId(s)];
+  }
+
+  private serverId(ip: string, port: number): number {
+    let m = this.serverIds.get(ip);
     const v = m?.get(port);
     if (v !== undefined) return v;
-    const t = this.intern(endpointText(ip, port));
-    if (this.strings.size < 100_000) {
-      if (!m) this.serverTexts.set(ip, (m = new Map()));
-      m.set(port, t);
+    const id = this.stringId(endpointText(ip, port));
+    if (this.stringIds.size < 100_000) {
+      if (!m) this.serverIds.set(ip, (m = new Map()));
+      m.set(port, id);
     }
-    return t;
+    return id;
   }
 
-  private internArray(a: string[]): string[] {
-    if (a.length === 0) return EMPTY;
-    const k = a.length === 1 ? a[0] : a.join('\u0000');
-    const v = this.arrays.get(k);
-    if (v) return v;
-    const frozen = a.map((x) => this.intern(x));
-    if (this.arrays.size < 10_000) this.arrays.set(k, frozen);
-    return frozen;
+  private arrayId(a: string[]): number {
+    const k = a.length === 0 ? '' : a.length === 1 ? `\u0001${a[0]}` : `\u0001${a.join('\u0000')}`;
+    const v = this.arrayIds.get(k);
+    if (v !== undefined) return v;
+    const id = this.t.arrays.length;
+    this.t.arrays.push(a.length === 0 ? EMPTY : a.map((x) => this.intern(x)));
+    if (this.arrayIds.size < 10_000) this.arrayIds.set(k, id);
+    return id;
+  }
+
+  private challengeId(schemes: string[], realm: string | undefined, stale: boolean): number {
+    const sid = this.arrayId(schemes);
+    const k = realm === undefined ? `${sid}|${stale ? 1 : 0}` : `${sid}|${stale ? 1 : 0}|${realm}`;
+    const v = this.challengeIds.get(k);
+    if (v !== undefined) return v;
+    // Keys in the order schemes, realm, stale, as they are shown.
+    const s = this.t.arrays[sid];
+    const c: ChallengeInfo = realm === undefined ? (stale ? { schemes: s, stale } : { schemes: s }) : stale ? { schemes: s, realm: this.intern(realm), stale } : { schemes: s, realm: this.intern(realm) };
+    const id = this.t.challenges.length;
+    this.t.challenges.push(c);
+    if (this.challengeIds.size < 10_000) this.challengeIds.set(k, id);
+    return id;
   }
 
   /** HTTP path of a request URI (cached for URIs without a query, which repeat). */
@@ -317,15 +386,14 @@ export class ExchangeStore {
       user = sipUriUser(sipHeader(req.headers, 'from'));
       if (user) userFrom = 'sip-from';
     }
-    let queryNames: string[] | null = null;
+    let query = NONE;
     if (protocol === 'http' && method === 'GET') {
       const q = uriQuery(uri);
-      if (q) queryNames = this.internArray(formNames(q));
+      if (q) query = this.arrayId(formNames(q));
     }
-    let challenge: ChallengeInfo | null = null;
+    let challenge = NONE;
     let token68 = false;
     if (ctx.res && isChallengeStatus(status) && challenges.length > 0) {
-      // Built whole at the end (keys in the order schemes, realm, stale, as they are shown), with interned texts.
       const names: string[] = [];
       let realm: string | undefined;
       let stale = false;
@@ -335,19 +403,14 @@ export class ExchangeStore {
         if (c.stale) stale = true;
         if (c.token68 !== undefined) token68 = true;
       }
-      const schemes = this.internArray(names);
-      if (realm === undefined) challenge = stale ? { schemes, stale } : { schemes };
-      else {
-        realm = this.intern(realm);
-        challenge = stale ? { schemes, realm, stale } : { schemes, realm };
-      }
+      challenge = this.challengeId(names, realm, stale);
     }
-    let present = EMPTY;
-    let empty = EMPTY;
+    let present = EMPTY_ID;
+    let empty = EMPTY_ID;
     if (scan.fields.length > 0) {
       const k = fieldKeys(scan.fields);
-      present = this.internArray(k.present);
-      empty = this.internArray(k.empty);
+      present = this.arrayId(k.present);
+      empty = this.arrayId(k.empty);
     }
     let handshake = false;
     if (token68) {
@@ -358,40 +421,65 @@ export class ExchangeStore {
         }
       }
     }
-    const s = new ExchangeSummary(
-      this.list.length,
-      protocol,
-      accepted,
-      req.bodyLength > 0,
-      ex.id,
-      handshake,
-      userFrom,
-      scan.credentials?.kind ?? null,
-      ex.stream,
-      this.intern(ctx.clientIp),
-      this.serverText(ctx.serverIp, ctx.serverPort),
-      protocol === 'http' ? this.internOrNull(header(req.headers, 'host')) : null,
-      method,
-      path,
-      queryNames,
-      status,
-      ex.request.frame,
-      ex.response?.frame ?? null,
-      ctx.time,
-      ctx.res?.time ?? null,
-      user === null ? null : this.intern(user),
-      present,
-      empty,
-      challenge,
-      protocol === 'sip' ? (sipCallId(req) ?? null) : null,
-      protocol === 'sip' ? (sipCSeq(req)?.seq ?? null) : null,
-    );
-    this.list.push(s);
-    return s;
-  }
-
-  private internOrNull(s: string | undefined): string | null {
-    return s === undefined ? null : this.intern(s.trim());
+    const t = this.t;
+    const i = t.size++;
+    const time = ctx.time;
+    const resTime = ctx.res?.time ?? null;
+    const credKind = scan.credentials?.kind ?? null;
+    let bits =
+      (protocol === 'sip' ? B_SIP : 0) |
+      (accepted ? B_ACCEPTED : 0) |
+      (req.bodyLength > 0 ? B_BODY : 0) |
+      (handshake ? B_HANDSHAKE : 0) |
+      (USER_FROMS.indexOf(userFrom) << USER_FROM_SHIFT) |
+      (CRED_KINDS.indexOf(credKind) << CRED_SHIFT);
+    if (packable(time)) {
+      bits |= time.digits << DIGITS_SHIFT;
+      t.tSec.set(i, time.sec);
+      t.tNsec.set(i, time.nsec);
+    } else {
+      bits |= B_T_APART;
+      t.tSec.set(i, 0);
+      t.tNsec.set(i, 0);
+      t.apart.set(i, { t: time });
+    }
+    if (resTime === null) {
+      bits |= B_R_NONE;
+      t.rSec.set(i, 0);
+      t.rNsec.set(i, 0);
+    } else if (packable(resTime)) {
+      bits |= resTime.digits << (DIGITS_SHIFT + 4);
+      t.rSec.set(i, resTime.sec);
+      t.rNsec.set(i, resTime.nsec);
+    } else {
+      bits |= B_R_APART;
+      t.rSec.set(i, 0);
+      t.rNsec.set(i, 0);
+      const a = t.apart.get(i);
+      if (a) a.r = resTime;
+      else t.apart.set(i, { r: resTime });
+    }
+    t.bits.set(i, bits);
+    const n = idNumber(ex.id);
+    t.idNum.set(i, n ?? NONE);
+    if (n === null) t.ids.set(i, ex.id);
+    t.stream.set(i, ex.stream ?? NaN);
+    t.client.set(i, this.stringId(ctx.clientIp));
+    t.server.set(i, this.serverId(ctx.serverIp, ctx.serverPort));
+    const host = protocol === 'http' ? header(req.headers, 'host') : undefined;
+    t.host.set(i, host === undefined ? NONE : this.stringId(host.trim()));
+    t.method.set(i, this.stringId(method));
+    t.path.set(i, this.stringId(path));
+    t.query.set(i, query);
+    t.status.set(i, status ?? NaN);
+    t.reqFrame.set(i, ex.request.frame);
+    t.resFrame.set(i, ex.response?.frame ?? NaN);
+    t.user.set(i, user === null ? NONE : this.stringId(user));
+    t.present.set(i, present);
+    t.empty.set(i, empty);
+    t.challenge.set(i, challenge);
+    if (protocol === 'sip') t.sip.set(i, { callId: sipCallId(req) ?? null, cseq: sipCSeq(req)?.seq ?? null });
+    return new ExchangeSummary(t, i);
   }
 
   /** learnTemplate, skipped for a (path, user) pair already seen: the second time never learns anything. */

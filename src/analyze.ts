@@ -15,7 +15,7 @@ import { detectStart } from './protocols/detect.js';
 import { KeyLog } from './protocols/tls/keylog.js';
 import { ExchangeBuilder, type UnpairedResponse } from './exchanges/builder.js';
 import { ConnectionHandler, SummaryOnlyHandler, type ClosedConnection, type ConnectionSink } from './exchanges/connection.js';
-import { ExchangeBackend, exchangeOrder, type BackendResult, type SeqFinding } from './backend/backend.js';
+import { ExchangeBackend, exchangeOrder, type BackendResult, type ExchangeOutput, type SeqFinding } from './backend/backend.js';
 import { RemoteBackend } from './backend/remote.js';
 import type { JsonHandoff } from './report/json-stream.js';
 import { createNetworkChecks } from './checks/network.js';
@@ -46,6 +46,8 @@ export interface AnalyzeOptions extends Partial<AnalysisOptions> {
    * `exchanges` then hold compact copies without headers (enough for the gate and the summaries).
    */
   onExchange?(x: Exchange): void;
+  /** Streaming output in two steps, like onExchange (see BackendOptions.output): preferred over it. */
+  output?: ExchangeOutput;
   /**
    * Run the checks and write the JSON report's exchanges on a worker thread (src/backend) while this
    * thread reads and parses: the result then carries `json`, the text written so far (JsonReportWriter.resume).
@@ -133,7 +135,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
 
   // ---------------------------------------------------------------- exchanges: checks and output
   const remote = o.offload ? new RemoteBackend({ options, filtering, redact: o.offload.redact, keepExchanges: o.offload.keepExchanges ?? true }) : null;
-  const local = remote ? null : new ExchangeBackend(options, { filtering, onExchange: o.onExchange });
+  const local = remote ? null : new ExchangeBackend(options, { filtering, onExchange: o.onExchange, output: o.output });
   /** The frame being read (exchanges below it minus REORDER_LAG can be written). */
   let frameNow = 0;
   const followed: FollowedMessage[] = [];

@@ -191,7 +191,7 @@ async function runAnalyze(a: AnalyzeArgs): Promise<number> {
   const redact = !a['show-secrets'];
   const offload = a.format === 'json' && twoThreads(a.threads, a.capture);
   let stream = a.format === 'json' && !offload ? new JsonReportWriter({ redact }) : null;
-  if (stream) opts.onExchange = (x) => stream!.exchange(x);
+  if (stream) opts.output = { prepare: (x) => stream!.prepare(x), write: (text) => stream!.writePrepared(text as string) };
   // The compact exchanges the report keeps are only read by the --baseline gate.
   if (offload) opts.offload = { redact, keepExchanges: baseline !== undefined };
   let raw: Report;

@@ -52,12 +52,40 @@ export interface BackendOptions {
    */
   onExchange?(x: Exchange): void;
   /**
+   * Streaming output in two steps (instead of onExchange): `prepare` gets each kept exchange as soon as its
+   * checks are done, and what it returns (e.g. the exchange's report text) waits for the exchange's turn in
+   * request-frame order, when `write` gets it. The exchange itself is not held meanwhile: with thousands
+   * of connections interleaved, thousands of exchanges wait behind an unanswered request, and holding
+   * their objects made most of the back end's garbage-collection work.
+   */
+  output?: ExchangeOutput;
+  /**
    * Write a finding away and give what to keep instead (a stub; see report/findings-spill.ts). Called once the
-   * exchange the finding names has been handed to onExchange (its secrets are then known), so findings are
-   * not all held until the end.
+   * exchange the finding names has been prepared (`output`) or handed to onExchange (its secrets are then
+   * known), so findings are not all held until the end.
    */
   replace?(f: Finding): Finding;
 }
+
+export interface ExchangeOutput {
+  prepare(x: Exchange): unknown;
+  write(prepared: unknown): void;
+}
+
+/** An exchange waiting for its turn: its order, and the exchange or what `output.prepare` made of it. */
+interface Held {
+  frame: number;
+  /** n of the id "x<n>" (the order of exchanges with the same request frame), NaN for other ids. */
+  n: number;
+  id: string;
+  accepted: boolean;
+  /** The exchange (no `output`), or what output.prepare gave. */
+  item: unknown;
+  /** With `output` and keepExchanges: the compact copy the result may keep. */
+  skeleton: Exchange | null;
+}
+
+const heldOrder = (a: Held, b: Held) => a.frame - b.frame || a.n - b.n;
 
 /** Exchanges kept whole in the report (no streaming output) before accepted ones lose their headers. */
 const FULL_EXCHANGES = 5000;
@@ -81,13 +109,13 @@ export class ExchangeBackend {
   private findings: SeqFinding[] = [];
   private exchanges: Exchange[] = [];
   /** Exchanges waiting to be written, earliest request first. */
-  private reorder = new MinHeap<Exchange>(exchangeOrder);
+  private reorder = new MinHeap<Held>(heldOrder);
   private delivered = 0;
   /** Ids of the exchanges the filters keep (only needed when filtering). */
   private keptIds = new Set<string>();
   /** Kept exchanges with per-exchange findings, until they are delivered. */
   private withFindings = new Set<string>();
-  /** With `replace`: ids of the exchanges waiting in `reorder`, and the findings waiting for them. */
+  /** With `replace` and onExchange: ids of the exchanges waiting in `reorder`, and the findings waiting for them. */
   private held = new Set<string>();
   private waiting = new Map<string, SeqFinding[]>();
   private made = 0;
@@ -102,42 +130,57 @@ export class ExchangeBackend {
     if (!kept) return;
     const ex = ctx.exchange;
     if (this.o.filtering) this.keptIds.add(ex.id);
-    this.reorder.push(ex);
+    const out = this.o.output;
+    this.reorder.push({
+      frame: ex.request.frame,
+      n: Number(ex.id.slice(1)),
+      id: ex.id,
+      accepted: accepted(ex),
+      item: out ? out.prepare(ex) : ex,
+      skeleton: out && this.o.keepExchanges !== false ? skeleton(ex) : null,
+    });
     const replace = this.o.replace;
-    if (replace) this.held.add(ex.id);
+    // With onExchange the exchange's secrets are known once it is written; with `output`, now.
+    const hold = replace && !out;
+    if (hold) this.held.add(ex.id);
     for (const f of fs) {
       if (f.exchange) this.withFindings.add(f.exchange);
       const sf: SeqFinding = { seq, order: this.made++, finding: f };
       this.findings.push(sf);
       if (!replace) continue;
-      if (f.exchange && this.held.has(f.exchange)) {
+      if (hold && f.exchange && this.held.has(f.exchange)) {
         const w = this.waiting.get(f.exchange);
         if (w) w.push(sf);
         else this.waiting.set(f.exchange, [sf]);
       } else sf.finding = replace(f);
     }
     const r = this.reorder;
-    while (r.size > REORDER_MAX || (r.size && r.peek()!.request.frame < item.watermark)) this.deliver(r.pop()!);
+    while (r.size > REORDER_MAX || (r.size && r.peek()!.frame < item.watermark)) this.deliver(r.pop()!);
   }
 
-  private deliver(x: Exchange): void {
+  private deliver(h: Held): void {
     this.delivered++;
-    if (this.o.onExchange) {
-      this.o.onExchange(x);
-      if (this.o.replace) {
-        this.held.delete(x.id);
-        const w = this.waiting.get(x.id);
-        if (w) {
-          this.waiting.delete(x.id);
-          for (const sf of w) sf.finding = this.o.replace(sf.finding);
+    const out = this.o.output;
+    if (out || this.o.onExchange) {
+      if (out) out.write(h.item);
+      else {
+        this.o.onExchange!(h.item as Exchange);
+        if (this.o.replace) {
+          this.held.delete(h.id);
+          const w = this.waiting.get(h.id);
+          if (w) {
+            this.waiting.delete(h.id);
+            for (const sf of w) sf.finding = this.o.replace(sf.finding);
+          }
         }
       }
       // What the gate needs later: refused/unanswered exchanges and those with findings (findings made at
       // the end are about refused ones). Accepted exchanges leave nothing behind, so memory stays flat.
-      if (this.o.keepExchanges !== false && (!accepted(x) || this.withFindings.has(x.id))) this.exchanges.push(skeleton(x));
-      this.withFindings.delete(x.id);
+      if (this.o.keepExchanges !== false && (!h.accepted || this.withFindings.has(h.id))) this.exchanges.push(h.skeleton ?? skeleton(h.item as Exchange));
+      this.withFindings.delete(h.id);
       return;
     }
+    const x = h.item as Exchange;
     const exchanges = this.exchanges;
     if (this.delivered === FULL_EXCHANGES + 1) {
       for (let i = 0; i < exchanges.length; i++) if (accepted(exchanges[i])) exchanges[i] = skeleton(exchanges[i]);

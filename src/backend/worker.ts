@@ -28,7 +28,7 @@ const spill = new FindingsSpill(init.spillDir, init.redact, (id) => writer.secre
 const backend = new ExchangeBackend(init.options, {
   filtering: init.filtering,
   keepExchanges: init.keepExchanges,
-  onExchange: (x) => writer.exchange(x),
+  output: { prepare: (x) => writer.prepare(x), write: (text) => writer.writePrepared(text as string) },
   replace: (f) => spill.add(f),
 });
 

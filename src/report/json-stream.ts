@@ -23,6 +23,14 @@ const CHUNK_BYTES = 256 << 10;
 const FINDINGS_CHARS = 256 << 10;
 
 const DONE: Promise<void> = Promise.resolve();
+
+// Buffer's own latin1 methods (what toString/write call after checking their arguments): one char per byte.
+declare module 'node:buffer' {
+  interface Buffer {
+    latin1Slice(start: number, end: number): string;
+    latin1Write(s: string, offset: number, length: number): number;
+  }
+}
 const NONE: readonly string[] = Object.freeze([]);
 
 /**
@@ -49,6 +57,8 @@ export interface JsonHandoff {
 export class JsonReportWriter {
   /** Text not yet written to the temporary file, as UTF-8 (about one chunk: reused, never long-lived text). */
   private sink = new JsonSink(CHUNK_BYTES + (64 << 10));
+  /** Where prepare() writes one exchange's text. */
+  private scratch = new JsonSink(64 << 10);
   private count = 0;
   private spill: { dir: string; file: string; fd: number } | null = null;
   /** Secrets met in each exchange, to scrub the findings about it (only exchanges that had any). */
@@ -71,20 +81,40 @@ export class JsonReportWriter {
 
   /** Serialise one exchange (in the order they should appear). */
   exchange(x: Exchange): void {
+    this.writePrepared(this.prepare(x));
+  }
+
+  /**
+   * An exchange's report text, made now and written later by writePrepared (in the order exchanges should
+   * appear): a string of its UTF-8 bytes, one char per byte (one flat string to hold instead of the
+   * exchange's objects). The exchange's secrets are known from here on (secretsOf).
+   */
+  prepare(x: Exchange): string {
     const found = this.o.redact ? new SecretSet() : undefined;
-    const start = this.sink.pos;
-    try {
-      if (this.count > 0) this.sink.raw(',\n');
-      writeExchangeJson(this.sink, x, this.o.redact, found);
-    } catch (e) {
-      this.sink.pos = start; // nothing of an exchange that could not be written
-      throw e;
-    }
-    this.count++;
+    const sink = this.scratch;
+    sink.pos = 0;
+    writeExchangeJson(sink, x, this.o.redact, found); // nothing of an exchange that could not be written
     // Kept for the exchanges findings are usually about (not accepted); accepted ones are dropped, so
     // memory does not grow with the traffic (their findings' evidence is still redacted by key).
     if (found && found.values.size && !isAcceptedStatus(x.response?.status)) this.secretsById.set(x.id, [...found.values]);
-    if (this.sink.pos >= (this.o.memoryBytes ?? CHUNK_BYTES)) this.flushToDisk();
+    const text = sink.buf.latin1Slice(0, sink.pos);
+    if (sink.buf.length > 4 * CHUNK_BYTES) this.scratch = new JsonSink(64 << 10);
+    return text;
+  }
+
+  /** Append a prepared exchange's text. */
+  writePrepared(text: string): void {
+    const sink = this.sink;
+    const n = text.length + 2;
+    if (sink.pos + n > sink.buf.length) {
+      const b = Buffer.allocUnsafe(Math.max(sink.buf.length * 2, sink.pos + n));
+      sink.buf.copy(b, 0, 0, sink.pos);
+      sink.buf = b;
+    }
+    if (this.count > 0) sink.raw(',\n');
+    sink.pos += sink.buf.latin1Write(text, sink.pos, text.length);
+    this.count++;
+    if (sink.pos >= (this.o.memoryBytes ?? CHUNK_BYTES)) this.flushToDisk();
   }
 
   private flushToDisk(): void {

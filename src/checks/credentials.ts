@@ -6,7 +6,7 @@
 import type { CredentialKind, Credentials, Message } from '../types.js';
 import { parseAuthItems } from './auth-params.js';
 import { digestFromItems, type DigestParams } from './digest.js';
-import { bodyText, decodeComponent, header, mediaType, parseForm, uriQuery } from './http-util.js';
+import { bodyText, decodeComponent, header, mediaType } from './http-util.js';
 
 export type CredentialLocation = 'authorization' | 'proxy-authorization' | 'header' | 'form' | 'query';
 
@@ -66,127 +66,215 @@ export function isCredentialField(name: string): boolean {
   return FIELD_NAMES.has(name.toLowerCase());
 }
 
-/** FIELD_NAMES as char codes, by length: lets the form scanner test a raw name without making a string. */
-const FIELD_CODES: number[][][] = [];
-let FIELD_MIN = Infinity;
-let FIELD_MAX = 0;
+/**
+ * FIELD_NAMES as a trie over bytes, ASCII letters folded: NEXT[state << 8 | byte] is the next state, 0
+ * (dead) when no credential name goes on with that byte; ROOT is the state before the first byte and
+ * TERMINAL[state] is 1 at the end of a name (2 for a user field). Bytes 0x80-0xff have no edge: no latin1
+ * character lower-cases to an ASCII one, so a raw name with one is never a credential name.
+ */
+const ROOT = 1;
+const TRIE_STATES: Map<number, number>[] = [new Map(), new Map()];
+const TERMINAL_LIST: number[] = [0, 0];
 for (const f of FIELD_NAMES) {
-  (FIELD_CODES[f.length] ??= []).push([...f].map((c) => c.charCodeAt(0)));
-  FIELD_MIN = Math.min(FIELD_MIN, f.length);
-  FIELD_MAX = Math.max(FIELD_MAX, f.length);
+  let st = ROOT;
+  for (let i = 0; i < f.length; i++) {
+    const c = f.charCodeAt(i);
+    let to = TRIE_STATES[st].get(c);
+    if (to === undefined) {
+      to = TRIE_STATES.length;
+      TRIE_STATES.push(new Map());
+      TERMINAL_LIST.push(0);
+      TRIE_STATES[st].set(c, to);
+    }
+    st = to;
+  }
+  TERMINAL_LIST[st] = USER_FIELDS.has(f) ? 2 : 1;
 }
+if (TRIE_STATES.length > 256) throw new Error('credential name trie: too many states for a byte table');
+const NEXT = new Uint8Array(TRIE_STATES.length << 8);
+const TERMINAL = Uint8Array.from(TERMINAL_LIST);
+TRIE_STATES.forEach((edges, st) => {
+  for (const [c, to] of edges) {
+    NEXT[(st << 8) | c] = to;
+    if (c >= 0x61 && c <= 0x7a) NEXT[(st << 8) | (c - 0x20)] = to;
+  }
+});
 
 /**
- * isCredentialField for the latin1 bytes b[from, to) (a raw name without '%' or '+'), without
- * allocating. Names with non-ASCII bytes go through toLowerCase like isCredentialField (Unicode case rules).
+ * The first two bytes of a credential name: PAIR[c0 << 8 | c1] is 1 when some name starts with them (no
+ * name is shorter than 3). Most field names are rejected by this one look-up.
  */
-function isCredentialName(b: Buffer, from: number, to: number): boolean {
-  const len = to - from;
-  if (len < FIELD_MIN || len > FIELD_MAX) return false;
-  const cands = FIELD_CODES[len];
-  if (!cands) return false;
-  next: for (const cand of cands) {
-    for (let i = 0; i < len; i++) {
-      let c = b[from + i];
-      if (c >= 0x80) return isCredentialField(b.toString('latin1', from, to));
-      if (c >= 0x41 && c <= 0x5a) c += 0x20;
-      if (c !== cand[i]) continue next;
-    }
-    return true;
-  }
-  return false;
+const PAIR = new Uint8Array(1 << 16);
+for (let c0 = 0; c0 < 256; c0++) {
+  const st = NEXT[(ROOT << 8) | c0];
+  if (st !== 0) for (let c1 = 0; c1 < 256; c1++) if (NEXT[(st << 8) | c1] !== 0) PAIR[(c0 << 8) | c1] = 1;
 }
 
-/**
- * Credential names at the start of a form field (position 0 or after '&'), ending the name ('=', '&'
- * or the end): what isCredentialName finds for text with no '%' or '+' (nothing to decode) and no
- * character above 0xff. Non-unicode /i folds ASCII letters only, and no latin1 character lower-cases
- * to an ASCII one, so raw names with other bytes never match either way.
- */
-const FORM_NAME_RE = new RegExp(
-  `(?:^|&)(${[...FIELD_NAMES].join('|')})(?=[=&]|$)`, // the names are [a-z_-] only: nothing to escape
-  'gi',
-);
-
-/** scanFormCredentials for text (latin1, no '%' or '+'): one native regex pass instead of a byte loop. */
-function scanPlainForm(text: string, location: 'form' | 'query', fields: CredentialField[]): void {
-  const re = FORM_NAME_RE;
-  re.lastIndex = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const nameEnd = m.index + m[0].length;
-    let value = '';
-    if (nameEnd < text.length && text.charCodeAt(nameEnd) === 0x3d) {
-      let amp = text.indexOf('&', nameEnd + 1);
-      if (amp < 0) amp = text.length;
-      value = text.slice(nameEnd + 1, amp);
-      re.lastIndex = amp;
-    }
-    fields.push(plainField(location, m[1], value));
-  }
-  re.lastIndex = 0;
+/** A form/query field found to be a credential field, from the raw name's trie state (see scanFormCredentials). */
+function rawField(location: 'form' | 'query', name: string, value: string, terminal: number): CredentialField {
+  const v = value.trim();
+  return { location, name, value: v, empty: v === '', user: terminal === 2 ? v || null : undefined };
 }
 
-/** Is byte c in b[0, n)? (native search) */
+/** Is byte c in b[0, n)? (native search; a view keeps it from reading past n in a long body) */
 function byteWithin(b: Buffer, c: number, n: number): boolean {
-  const i = b.indexOf(c);
-  return i >= 0 && i < n;
+  return (n < b.length ? b.subarray(0, n) : b).indexOf(c) >= 0;
 }
 
 /**
  * Credential fields of application/x-www-form-urlencoded bytes (a body prefix or a query string, read
- * as latin1), in order: the same fields as parseForm(text).filter(([k]) => isCredentialField(k)).
- * Without '%' or '+' nothing needs decoding and one regex finds the names; otherwise it walks
- * '&' / '=' over the bytes without materialising every field: only names with '%' or '+' are
- * decoded, and only credential fields' values.
+ * as latin1), in order: the same fields as parseForm(text).filter(([k]) => isCredentialField(k)) for
+ * the latin1 text of b[0, end). No string is made for other fields: each name (at the start or after
+ * '&', up to '=' or '&') is walked through the name trie, and only credential fields' names and values
+ * become strings. Without '%' or '+' (nothing to decode), a name that leaves the trie is skipped with
+ * its value, four bytes at a time, to the next '&'; otherwise names that leave it are decoded when they
+ * have '%' or '+', and credential values are decoded.
  */
 export function scanFormCredentials(b: Buffer, end: number, location: 'form' | 'query', fields: CredentialField[]): void {
   const n = Math.min(end, b.length);
-  if (!byteWithin(b, 0x25, n) && !byteWithin(b, 0x2b, n)) {
-    scanPlainForm(b.toString('latin1', 0, n), location, fields);
-    return;
+  if (n <= 0) return;
+  if (byteWithin(b, 0x25, n) || byteWithin(b, 0x2b, n)) scanEncodedForm(b, n, location, fields);
+  else scanPlainForm(b, n, location, fields);
+}
+
+/**
+ * scanFormCredentials for b[0, n) without '%' or '+': the field names start at 0 and after each '&',
+ * and the '&' are found four bytes at a time (aligned 32-bit words, on little-endian machines).
+ */
+function scanPlainForm(b: Buffer, n: number, location: 'form' | 'query', fields: CredentialField[]): void {
+  plainName(b, 0, n, location, fields);
+  const o = b.byteOffset;
+  const head = Math.min(((o + 3) & ~3) - o, n);
+  const nw = LITTLE_ENDIAN ? (n - head) >> 2 : 0;
+  const tail = head + (nw << 2);
+  for (let i = 0; i < head; i++) if (b[i] === 0x26) plainName(b, i + 1, n, location, fields);
+  if (nw > 0) {
+    const words = new Int32Array(b.buffer, o + head, nw);
+    for (let w = 0; w < nw; w++) {
+      // XOR turns '&' bytes to zero; m has the top bit of exactly the zero bytes set (no carry between
+      // bytes), the lowest bit for the first byte in memory.
+      const v = words[w] ^ 0x26262626;
+      let m = ~(((v & 0x7f7f7f7f) + 0x7f7f7f7f) | v | 0x7f7f7f7f);
+      while (m !== 0) {
+        const bit = m & -m;
+        m ^= bit;
+        plainName(b, head + (w << 2) + ((31 - Math.clz32(bit)) >> 3) + 1, n, location, fields);
+      }
+    }
   }
+  for (let i = tail; i < n; i++) if (b[i] === 0x26) plainName(b, i + 1, n, location, fields);
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The field whose name starts at i (0 or after an '&') in plain form bytes: added when it is a credential field. */
+function plainName(b: Buffer, i: number, n: number, location: 'form' | 'query', fields: CredentialField[]): void {
+  if (i + 1 >= n || PAIR[(b[i] << 8) | b[i + 1]] === 0) return;
+  let st = ROOT;
+  let j = i;
+  let c = 0;
+  for (; j < n; j++) {
+    c = b[j];
+    if (c === 0x3d || c === 0x26) break;
+    st = NEXT[(st << 8) | c];
+    if (st === 0) return;
+  }
+  const terminal = TERMINAL[st];
+  if (terminal === 0) return;
+  let value = '';
+  if (j < n && c === 0x3d) {
+    let k = j + 1;
+    while (k < n && b[k] !== 0x26) k++;
+    value = b.toString('latin1', j + 1, k);
+  }
+  fields.push(rawField(location, b.toString('latin1', i, j), value, terminal));
+}
+
+/** scanFormCredentials for b[0, n) with '%' or '+' somewhere: names that leave the trie are decoded when they have one. */
+function scanEncodedForm(b: Buffer, n: number, location: 'form' | 'query', fields: CredentialField[]): void {
   let i = 0;
   while (i < n) {
-    // The name runs to the first '=' or '&'; the value to the next '&'.
+    let st = ROOT;
     let j = i;
     let c = 0;
-    let encoded = false;
     for (; j < n; j++) {
       c = b[j];
       if (c === 0x3d || c === 0x26) break;
-      if (c === 0x25 || c === 0x2b) encoded = true;
+      st = NEXT[(st << 8) | c];
+      if (st === 0) break;
     }
-    const nameEnd = j;
-    let valueStart = -1;
-    if (j < n && c === 0x3d) {
-      valueStart = ++j;
-      while (j < n && b[j] !== 0x26) j++;
-    }
-    if (nameEnd > i) {
-      let name: string | null = null;
+    let name: string | null = null;
+    let terminal = 0;
+    if (st === 0) {
+      // Not a credential name as sent; decoded (with '%' or '+') it may still be one.
+      let encoded = false;
+      for (; j < n; j++) {
+        c = b[j];
+        if (c === 0x3d || c === 0x26) break;
+        if (c === 0x25 || c === 0x2b) encoded = true;
+      }
       if (encoded) {
-        const d = decodeComponent(b.toString('latin1', i, nameEnd));
+        const d = decodeComponent(b.toString('latin1', i, j));
         if (isCredentialField(d)) name = d;
-      } else if (isCredentialName(b, i, nameEnd)) name = b.toString('latin1', i, nameEnd);
-      if (name !== null) fields.push(plainField(location, name, valueStart < 0 ? '' : decodeComponent(b.toString('latin1', valueStart, j))));
+      }
+    } else if ((terminal = TERMINAL[st]) !== 0) name = b.toString('latin1', i, j);
+    // j is at the name's end: '=', '&' or n. The value runs to the next '&'.
+    let k = j;
+    if (j < n && c === 0x3d) {
+      k = j + 1;
+      while (k < n && b[k] !== 0x26) k++;
     }
-    i = j + 1;
+    if (name !== null) {
+      const value = k === j ? '' : decodeComponent(b.toString('latin1', j + 1, k));
+      fields.push(terminal !== 0 ? rawField(location, name, value, terminal) : plainField(location, name, value));
+    }
+    i = k + 1;
   }
 }
 
-/** Query parameters that are credential fields (latin1 URIs go through the byte scanner). */
-function scanQueryCredentials(query: string, fields: CredentialField[]): void {
-  if (query === '') return;
-  if (/[^\x00-\xff]/.test(query)) {
-    for (const [k, v] of parseForm(query)) if (isCredentialField(k)) fields.push(plainField('query', k, v));
-    return;
+/**
+ * Query parameters that are credential fields, for the query s[from, n): scanFormCredentials over the
+ * text's UTF-16 units, so the same fields as parseForm(query).filter(([k]) => isCredentialField(k)).
+ * A name with a unit above 0xff (no edge in the trie either) is tested as parseForm does, decoded and
+ * by full Unicode lower case.
+ */
+function scanQueryCredentials(s: string, from: number, n: number, fields: CredentialField[]): void {
+  let i = from;
+  while (i < n) {
+    let st = ROOT;
+    let j = i;
+    let c = 0;
+    for (; j < n; j++) {
+      c = s.charCodeAt(j);
+      if (c === 0x3d || c === 0x26) break;
+      st = c > 0xff ? 0 : NEXT[(st << 8) | c];
+      if (st === 0) break;
+    }
+    let name: string | null = null;
+    let terminal = 0;
+    if (st === 0) {
+      let other = false;
+      for (; j < n; j++) {
+        c = s.charCodeAt(j);
+        if (c === 0x3d || c === 0x26) break;
+        if (c === 0x25 || c === 0x2b || c > 0xff) other = true;
+      }
+      if (other) {
+        const d = decodeComponent(s.slice(i, j));
+        if (isCredentialField(d)) name = d;
+      }
+    } else if ((terminal = TERMINAL[st]) !== 0) name = s.slice(i, j);
+    let k = j;
+    if (j < n && c === 0x3d) {
+      k = s.indexOf('&', j + 1);
+      if (k < 0 || k > n) k = n;
+    }
+    if (name !== null) {
+      const value = k === j ? '' : decodeComponent(s.slice(j + 1, k));
+      fields.push(terminal !== 0 ? rawField('query', name, value, terminal) : plainField('query', name, value));
+    }
+    i = k + 1;
   }
-  if (query.indexOf('%') < 0 && query.indexOf('+') < 0) {
-    scanPlainForm(query, 'query', fields);
-    return;
-  }
-  const b = Buffer.from(query, 'latin1');
-  scanFormCredentials(b, b.length, 'query', fields);
 }
 
 const BODY_SCAN_LIMIT = 65536;
@@ -237,7 +325,12 @@ export function scanCredentials(req: Message): CredentialScan {
   }
   if (req.protocol === 'http') {
     const uri = req.uri ?? '';
-    if (uri.indexOf('?') >= 0) scanQueryCredentials(uriQuery(uri), fields);
+    const q = uri.indexOf('?');
+    if (q >= 0) {
+      // the query as uriQuery(uri) gives it: after '?', up to '#'
+      const h = uri.indexOf('#', q);
+      scanQueryCredentials(uri, q + 1, h < 0 ? uri.length : h, fields);
+    }
     if (req.bodyLength > 0 && req.decodedBody.length > 0) scanBody(req, fields);
   }
   return { fields, credentials: fields.length === 0 ? null : summarise(fields) };
@@ -331,12 +424,24 @@ function authorizationField(n: 'authorization' | 'proxy-authorization', name: st
 export function decodeBasic(token: string): { user: string } | { problem: 'not-base64' | 'no-colon' | 'empty' } {
   const t = token.trim();
   if (t === '') return { problem: 'empty' };
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(t) || t.replace(/=+$/, '').length % 4 === 1) return { problem: 'not-base64' };
-  if (t.includes('=') && t.length % 4 !== 0) return { problem: 'not-base64' };
+  // /^[A-Za-z0-9+/]+={0,2}$/, the characters before the '=' padding not 1 more than a multiple of 4,
+  // and with padding a whole number of 4-character groups
+  const n = t.length;
+  let i = 0;
+  while (i < n && isBase64Char(t.charCodeAt(i))) i++;
+  const chars = i;
+  while (i < n && t.charCodeAt(i) === 0x3d) i++;
+  const pad = i - chars;
+  if (chars === 0 || i !== n || pad > 2 || chars % 4 === 1 || (pad > 0 && n % 4 !== 0)) return { problem: 'not-base64' };
   const text = Buffer.from(t, 'base64').toString('utf8');
   const colon = text.indexOf(':');
   if (colon < 0) return { problem: 'no-colon' };
   return { user: text.slice(0, colon) };
+}
+
+/** [A-Za-z0-9+/] */
+function isBase64Char(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f;
 }
 
 /** NTLMSSP message type and (for type 3) the DOMAIN\user, from an NTLM or Negotiate (SPNEGO) token. */

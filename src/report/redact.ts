@@ -42,33 +42,65 @@ export function isSecretField(name: string): boolean {
 /** The redaction marker for one secret value: hex digests keep their length (and case, which checks report). */
 export function redactValue(v: string): string {
   const t = v.trim();
-  if (/^[0-9a-fA-F]{16,}$/.test(t)) {
-    const kase = /[a-f]/.test(t) ? (/[A-F]/.test(t) ? ', mixed case' : '') : /[A-F]/.test(t) ? ', upper case' : '';
-    return `<redacted ${t.length} hex${kase}>`;
+  if (t.length < 16) return REDACTED;
+  // /^[0-9a-fA-F]{16,}$/, noting which letter cases occur
+  let lower = false;
+  let upper = false;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c >= 0x61 && c <= 0x66) lower = true;
+    else if (c >= 0x41 && c <= 0x46) upper = true;
+    else if (c < 0x30 || c > 0x39) return REDACTED;
   }
-  return REDACTED;
+  const kase = lower ? (upper ? ', mixed case' : '') : upper ? ', upper case' : '';
+  return `<redacted ${t.length} hex${kase}>`;
 }
 
+const MARKER = /^<redacted( \d+ hex(, (mixed|upper) case)?)?>$/;
+
 function isRedactedMarker(v: string): boolean {
-  return /^<redacted( \d+ hex(, (mixed|upper) case)?)?>$/.test(v.trim());
+  const t = v.trim();
+  return t.charCodeAt(0) === 0x3c && MARKER.test(t);
 }
+
+/** isRedactedMarker for text already trimmed. */
+function isMarkerTrimmed(t: string): boolean {
+  return t.charCodeAt(0) === 0x3c && MARKER.test(t);
+}
+
+/** /^[0-9a-fA-F]+$/ for a non-empty string. */
+function isHex(t: string): boolean {
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))) return false;
+  }
+  return true;
+}
+
+const NONE: ReadonlySet<string> = new Set<string>();
 
 /** Collects secret values seen while redacting, to scrub copies of them found elsewhere. */
 export class SecretSet {
-  readonly values = new Set<string>();
+  /** The secrets, in the order they were added (made at the first one: most sets stay empty). */
+  private set: Set<string> | null = null;
   /** Secrets by their first 4 characters, longest first; rebuilt after a change. */
   private index: Map<number, string[]> | null = null;
+
+  /** The secrets, in the order they were added. */
+  get values(): ReadonlySet<string> {
+    return this.set ?? NONE;
+  }
 
   add(v: string | undefined | null): void {
     if (!v) return;
     const t = v.trim();
-    if (t.length < 4 || isRedactedMarker(t)) return;
+    if (t.length < 4 || isMarkerTrimmed(t)) return;
     this.put(t);
-    if (/^[0-9a-fA-F]+$/.test(t)) {
+    if (isHex(t)) {
       this.put(t.toLowerCase());
       this.put(t.toUpperCase());
     }
-    if (/%[0-9a-fA-F]{2}|\+/.test(t)) {
+    if ((t.indexOf('%') >= 0 || t.indexOf('+') >= 0) && /%[0-9a-fA-F]{2}|\+/.test(t)) {
       try {
         const d = decodeURIComponent(t.replace(/\+/g, ' '));
         if (d.length >= 4) this.put(d);
@@ -79,15 +111,16 @@ export class SecretSet {
   }
 
   delete(v: string): void {
-    if (this.values.delete(v)) {
+    if (this.set !== null && this.set.delete(v)) {
       this.index = null;
       this.sorted = null;
     }
   }
 
   private put(v: string): void {
-    if (this.values.has(v)) return;
-    this.values.add(v);
+    const set = (this.set ??= new Set());
+    if (set.has(v)) return;
+    set.add(v);
     this.index = null;
     this.sorted = null;
   }
@@ -97,13 +130,14 @@ export class SecretSet {
 
   /** Replace every occurrence of a collected secret in s (longest match first), in one pass over s. */
   scrub(s: string): string {
-    if (this.values.size === 0 || s.length < 4) return s;
-    if (this.values.size <= 8) return this.scrubFew(s);
+    const set = this.set;
+    if (set === null || set.size === 0 || s.length < 4) return s;
+    if (set.size <= 8) return this.scrubFew(s);
     if (!this.index) {
       // Index the secrets by their first four UTF-16 units, packed into a number: the scan below then
       // looks up one number per position instead of allocating a 4-character string.
       this.index = new Map();
-      for (const v of this.values) {
+      for (const v of set) {
         const k = key4(v, 0);
         const list = this.index.get(k);
         if (list) list.push(v);
@@ -126,13 +160,16 @@ export class SecretSet {
   }
 
   private scrubFew(s: string): string {
-    this.sorted ??= [...this.values].sort((a, b) => b.length - a.length);
-    return scrubFewImpl(this.sorted, s);
+    const sorted = (this.sorted ??= [...this.values].sort((a, b) => b.length - a.length));
+    // Shorter than the shortest secret: nothing to replace.
+    if (s.length < sorted[sorted.length - 1].length) return s;
+    return scrubFewImpl(sorted, s);
   }
 
   /** Add every secret of another set (bounded: past `max` values, new ones are not kept). */
   merge(other: SecretSet, max = 20_000): void {
-    for (const v of other.values) {
+    if (other.set === null) return;
+    for (const v of other.set) {
       if (this.values.size >= max) return;
       this.put(v);
     }
@@ -151,8 +188,15 @@ function key4(s: string, i: number): number {
   return ((s.charCodeAt(i) * 65599 + s.charCodeAt(i + 1)) * 65599 + s.charCodeAt(i + 2)) * 65599 + s.charCodeAt(i + 3);
 }
 
+/**
+ * Every name isSecretField accepts contains one of these words (as sent, or only after decoding '%XX');
+ * without '%' and without any of them, redactQueryText has nothing to redact.
+ */
+const SECRET_FIELD_WORD = /pass|pwd|key|token|secret|sig/i;
+
 /** Redact the values of secret-named fields in a query string or form body (name=value pairs). */
 export function redactQueryText(text: string, secrets?: SecretSet): string {
+  if (text.indexOf('%') < 0 && !SECRET_FIELD_WORD.test(text)) return text;
   return text.replace(/(^|[?&;])([^=&;?#\s]+)=([^&;#\s]*)/g, (m, sep: string, name: string, value: string) => {
     if (!isSecretField(name) || value === '' || isRedactedMarker(value)) return m;
     secrets?.add(value);
@@ -164,8 +208,13 @@ export function redactQueryText(text: string, secrets?: SecretSet): string {
 export function redactUri(uri: string, secrets?: SecretSet): string {
   const q = uri.indexOf('?');
   let out = uri;
-  if (q >= 0) out = uri.slice(0, q) + redactQueryText(uri.slice(q), secrets);
+  if (q >= 0) {
+    const query = uri.slice(q);
+    const shown = redactQueryText(query, secrets);
+    if (shown !== query) out = uri.slice(0, q) + shown;
+  }
   // userinfo in an absolute URI: scheme://user:password@host
+  if (out.indexOf('@') < 0) return out;
   return out.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@?#]*):([^/@?#]*)@/i, (m, pre: string, pw: string) => {
     if (isRedactedMarker(pw)) return m;
     secrets?.add(pw);
@@ -216,7 +265,7 @@ function redactBasic(token: string, secrets?: SecretSet): string {
 }
 
 function redactAuthorization(value: string, secrets?: SecretSet): string {
-  if (/^Basic <redacted>( \(user: .*\))?$/.test(value)) return value;
+  if (value.startsWith('Basic <redacted>') && /^Basic <redacted>( \(user: .*\))?$/.test(value)) return value;
   const m = /^\s*([A-Za-z][A-Za-z0-9_\-]*)(\s+([\s\S]*))?$/.exec(value);
   if (!m) {
     secrets?.add(value);
@@ -353,12 +402,28 @@ function isHeaderPair(x: unknown): x is [string, string] {
   return Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string';
 }
 
+const K_SECRET = 1;
+const K_HEADER = 2;
+const K_URI = 4;
+/** What redactEvidence does under an evidence key (K_* bits), by key: the same few keys come back in every finding. */
+const evidenceKeyKinds = new Map<string, number>();
+
+function evidenceKeyKind(key: string): number {
+  let k = evidenceKeyKinds.get(key);
+  if (k !== undefined) return k;
+  k = (isSecretEvidenceKey(key) ? K_SECRET : 0) | (isSecretHeader(key) ? K_HEADER : 0) | (URI_KEYS.has(key.toLowerCase()) ? K_URI : 0);
+  if (evidenceKeyKinds.size >= 4096) evidenceKeyKinds.clear();
+  evidenceKeyKinds.set(key, k);
+  return k;
+}
+
 /** Deep copy of an evidence value with secrets redacted. */
 export function redactEvidence(v: unknown, secrets?: SecretSet, key?: string): unknown {
-  if (key !== undefined && isSecretEvidenceKey(key)) return redactSecretValue(v, secrets);
+  const kind = key === undefined ? 0 : evidenceKeyKind(key);
+  if ((kind & K_SECRET) !== 0) return redactSecretValue(v, secrets);
   if (typeof v === 'string') {
-    if (key !== undefined && isSecretHeader(key)) return redactHeaderValue(key, v, secrets);
-    if (key !== undefined && URI_KEYS.has(key.toLowerCase())) return redactUri(v, secrets);
+    if ((kind & K_HEADER) !== 0) return redactHeaderValue(key as string, v, secrets);
+    if ((kind & K_URI) !== 0) return redactUri(v, secrets);
     return v;
   }
   if (Array.isArray(v)) {

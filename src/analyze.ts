@@ -118,7 +118,8 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
     (filters.stream === undefined || stream === filters.stream);
   const timeWanted = (iso: string) =>
     (!filters.since || timeOf(iso) >= filters.since.getTime()) && (!filters.until || timeOf(iso) < filters.until.getTime());
-  const filtering = !!(hostSet || portSet || filters.stream !== undefined || filters.since || filters.until);
+  const timeFiltered = !!(filters.since || filters.until);
+  const filtering = !!(hostSet || portSet || filters.stream !== undefined || timeFiltered);
 
   const addFindings = (fs: Finding[], kept: boolean) => {
     const at = seq++;
@@ -150,7 +151,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
       }
       const kept =
         connectionWanted({ ip: ctx.clientIp, port: ctx.clientPort }, { ip: ctx.serverIp, port: ctx.serverPort }, ex.stream) &&
-        timeWanted(ex.request.time);
+        (timeFiltered ? timeWanted(ex.request.time) : true);
       const watermark = Math.min(builder.minPendingFrame(), frameNow - REORDER_LAG);
       const item = { ctx, kept, seq: seq++, watermark };
       if (remote) remote.exchange(item);
@@ -164,7 +165,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
     onUnpaired(r) {
       if (unpaired.length < 10_000) unpaired.push(r);
     },
-  });
+  }, { lazyJson: remote !== null });
 
   const malformedByStream = new Map<string, Finding>();
   const sink: ConnectionSink = {

@@ -3,31 +3,20 @@
 // memory is a stub with what ordering and the CI gate need (code, severity, exchange, stream, first
 // frame, the client its evidence names) and where its text is. JsonReportWriter.finish copies the texts.
 
-import { closeSync, openSync, readSync } from 'node:fs';
+import { isAscii } from 'node:buffer';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { writeAllSync } from '../util/temp.js';
 import { join } from 'node:path';
 import type { Finding } from '../types.js';
-import { orderFinding, orderUnauthorizedGroup } from './json.js';
-import { redactFindingForJson } from './redact.js';
-import { safeJsonText } from './sanitize.js';
+import { JsonSink } from './exchange-json.js';
+import { writeFindingJson, writeGroupJson } from './finding-json.js';
 
-const FINDINGS_OPEN = '{\n  "findings": [\n';
-const FINDINGS_CLOSE = '\n  ]\n}';
-
-/**
- * One finding's text as it sits in the report's "findings" array (4-space indent, no separator): what
- * JSON.stringify of the whole array at indent 2 gives for it, with terminal-unsafe characters escaped.
- */
-export function findingJsonText(f: Finding, redact: boolean, known: readonly string[]): string {
-  const shown = redact ? redactFindingForJson(f, known) : f;
-  const wrapped = safeJsonText(JSON.stringify({ findings: [orderFinding(shown)] }, null, 2));
-  return wrapped.slice(FINDINGS_OPEN.length, wrapped.length - FINDINGS_CLOSE.length);
-}
+export { findingJsonText } from './finding-json.js';
 
 /** A stub's pointer to its text in the findings file: [byte offset, byte length]. */
 export type TextRef = [number, number];
 
-/** A finding whose text is in a findings file: `textRef` says where (see findingText()). */
+/** A finding whose text is in a findings file: `textRef` says where (read by FindingsReader.text). */
 export type StubFinding = Finding & { textRef: TextRef };
 
 export function isStub(f: Finding): f is StubFinding {
@@ -42,8 +31,7 @@ const FLUSH_BYTES = 256 << 10;
 export class FindingsSpill {
   readonly file: string;
   private fd: number;
-  private buf = Buffer.allocUnsafe(FLUSH_BYTES * 2);
-  private pos = 0;
+  private sink = new JsonSink(FLUSH_BYTES * 2);
   private written = 0;
 
   /**
@@ -57,18 +45,11 @@ export class FindingsSpill {
 
   /** Write the finding's text away and give its stub. */
   add(f: Finding): StubFinding {
-    const text = findingJsonText(f, this.redact, f.exchange ? this.secretsOf(f.exchange) : []);
-    const len = Buffer.byteLength(text);
-    if (this.pos + len > this.buf.length) this.flush();
-    let at: number;
-    if (len > this.buf.length) {
-      at = this.written;
-      this.writeAll(Buffer.from(text));
-    } else {
-      at = this.written + this.pos;
-      this.pos += this.buf.write(text, this.pos);
-      if (this.pos >= FLUSH_BYTES) this.flush();
-    }
+    const start = this.sink.pos;
+    writeFindingJson(this.sink, f, this.redact, f.exchange ? this.secretsOf(f.exchange) : []);
+    const at = this.written + start;
+    const len = this.sink.pos - start;
+    if (this.sink.pos >= FLUSH_BYTES) this.flush();
     const ev = f.evidence ?? {};
     const evidence: Record<string, unknown> = {};
     for (const k of CLIENT_KEYS) {
@@ -91,16 +72,14 @@ export class FindingsSpill {
     };
   }
 
-  private writeAll(b: Buffer): void {
-    writeAllSync(this.fd, b);
-    this.written += b.length;
-  }
-
   private flush(): void {
-    if (this.pos === 0) return;
-    const n = this.pos;
-    this.pos = 0;
-    this.writeAll(this.buf.subarray(0, n));
+    const s = this.sink;
+    if (s.pos === 0) return;
+    writeAllSync(this.fd, s.buf.subarray(0, s.pos));
+    this.written += s.pos;
+    s.pos = 0;
+    // A huge finding grew the buffer: do not keep it.
+    if (s.buf.length > FLUSH_BYTES * 4) s.buf = Buffer.allocUnsafe(FLUSH_BYTES * 2);
   }
 
   /** All written; the file is closed. */
@@ -111,27 +90,76 @@ export class FindingsSpill {
   }
 }
 
-/** Reads stubs' texts back from a findings file. */
+/** The findings file is read in chunks of this size, kept for the texts that follow. */
+const CHUNK = 1 << 20;
+/**
+ * At most this many bytes of chunks are kept; past that, texts not in a kept chunk are read alone. Small:
+ * the report is written at the end of the run, where the process's memory peaks.
+ */
+const CACHE_BYTES = 4 << 20;
+
+/**
+ * Reads stubs' texts back from a findings file. The report asks for them by frame, not in the order they
+ * were written (hundreds of interleaved runs on big captures), so the file is read in 1 MiB chunks that
+ * are kept (up to 4 MiB: the whole file for captures of a few tens of MiB) and most texts need no read
+ * of their own; a text across two chunks, or in a chunk past the limit, is read alone.
+ */
 export class FindingsReader {
   private fd: number;
+  private size: number;
+  private chunks: (Buffer | undefined)[] = [];
+  /** Per chunk: all ASCII (the usual case), so its texts decode as Latin-1, which is quicker. */
+  private ascii: boolean[] = [];
+  private kept = 0;
   private buf = Buffer.allocUnsafe(64 << 10);
+  private chunk: number;
+  private cacheBytes: number;
 
-  constructor(file: string) {
+  /** `sizes`: the chunk size and the bytes of chunks kept (defaults 1 MiB and 4 MiB; smaller in tests). */
+  constructor(file: string, sizes: { chunk?: number; cacheBytes?: number } = {}) {
+    this.chunk = sizes.chunk ?? CHUNK;
+    this.cacheBytes = sizes.cacheBytes ?? CACHE_BYTES;
     this.fd = openSync(file, 'r');
+    this.size = fstatSync(this.fd).size;
   }
 
   text(ref: TextRef): string {
     const [at, len] = ref;
-    if (len > this.buf.length) this.buf = Buffer.allocUnsafe(len);
-    for (let got = 0; got < len; ) {
-      const n = readSync(this.fd, this.buf, got, len - got, at + got);
-      if (n === 0) throw new Error('internal: the findings file is shorter than expected');
-      got += n;
+    if (at + len > this.size) throw new Error('internal: the findings file is shorter than expected');
+    const c = Math.floor(at / this.chunk);
+    const from = at - c * this.chunk;
+    if (from + len <= this.chunk) {
+      const chunk = this.chunks[c] ?? this.load(c);
+      if (chunk) return chunk.toString(this.ascii[c] ? 'latin1' : 'utf8', from, from + len);
     }
+    if (len > this.buf.length) this.buf = Buffer.allocUnsafe(len);
+    this.read(this.buf, len, at);
     return this.buf.toString('utf8', 0, len);
   }
 
+  /** Chunk c read and kept; undefined when the cache is full. */
+  private load(c: number): Buffer | undefined {
+    const len = Math.min(this.chunk, this.size - c * this.chunk);
+    if (this.kept + len > this.cacheBytes) return undefined;
+    const chunk = Buffer.allocUnsafe(len);
+    this.read(chunk, len, c * this.chunk);
+    this.kept += len;
+    this.chunks[c] = chunk;
+    this.ascii[c] = isAscii(chunk);
+    return chunk;
+  }
+
+  private read(into: Buffer, len: number, at: number): void {
+    for (let got = 0; got < len; ) {
+      const n = readSync(this.fd, into, got, len - got, at + got);
+      if (n === 0) throw new Error('internal: the findings file is shorter than expected');
+      got += n;
+    }
+  }
+
   close(): void {
+    this.chunks = [];
+    this.ascii = [];
     closeSync(this.fd);
   }
 }
@@ -146,16 +174,16 @@ export function writeGroupsFile(dir: string, groups: readonly unknown[]): string
   const file = join(dir, 'unauthorized-groups.json');
   const fd = openSync(file, 'w');
   try {
-    let part = '';
+    const sink = new JsonSink(FLUSH_BYTES * 2);
     for (let i = 0; i < groups.length; i++) {
-      const t = `      ${safeJsonText(JSON.stringify(orderUnauthorizedGroup(groups[i]), null, 2)).replace(/\n/g, '\n      ')}`;
-      part += i === 0 ? t : `,\n${t}`;
-      if (part.length >= FLUSH_BYTES) {
-        writeAllSync(fd, Buffer.from(part));
-        part = '';
+      if (i > 0) sink.raw(',\n');
+      writeGroupJson(sink, groups[i]);
+      if (sink.pos >= FLUSH_BYTES) {
+        writeAllSync(fd, sink.buf.subarray(0, sink.pos));
+        sink.pos = 0;
       }
     }
-    if (part) writeAllSync(fd, Buffer.from(part));
+    if (sink.pos) writeAllSync(fd, sink.buf.subarray(0, sink.pos));
   } finally {
     closeSync(fd);
   }

@@ -21,6 +21,7 @@ import type { JsonHandoff } from './report/json-stream.js';
 import { createNetworkChecks } from './checks/network.js';
 import { createTlsChecks } from './checks/tls.js';
 import { VERSION } from './version.js';
+import { isoTime } from './util/time.js';
 
 export interface Filters {
   /** Keep what involves one of these IP addresses. */
@@ -151,7 +152,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
       }
       const kept =
         connectionWanted({ ip: ctx.clientIp, port: ctx.clientPort }, { ip: ctx.serverIp, port: ctx.serverPort }, ex.stream) &&
-        (timeFiltered ? timeWanted(ex.request.time) : true);
+        (timeFiltered ? timeWanted(isoTime(ctx.req.time)) : true);
       const watermark = Math.min(builder.minPendingFrame(), frameNow - REORDER_LAG);
       const item = { ctx, kept, seq: seq++, watermark };
       if (remote) remote.exchange(item);
@@ -165,7 +166,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
     onUnpaired(r) {
       if (unpaired.length < 10_000) unpaired.push(r);
     },
-  }, { lazyJson: remote !== null });
+  }, { noJson: remote !== null });
 
   const malformedByStream = new Map<string, Finding>();
   const sink: ConnectionSink = {

@@ -148,33 +148,11 @@ export function sipKey(m: Message): string {
   return `${callId}\u0000${cseq}\u0000${branch}`;
 }
 
-/** The Exchange emit() makes, with request and response made on first read (same keys, same order). */
-function lazyExchange(p: Pending, res: Message | null): Exchange {
-  const req = p.req;
-  let request: RequestJson | undefined;
-  let response: ResponseJson | null | undefined;
-  return {
-    id: p.id,
-    protocol: req.protocol,
-    stream: p.path.stream,
-    client: endpointText(p.path.clientIp, p.path.clientPort),
-    server: endpointText(p.path.serverIp, p.path.serverPort),
-    get request(): RequestJson {
-      return (request ??= toRequestJson(req));
-    },
-    set request(v: RequestJson) {
-      request = v;
-    },
-    get response(): ResponseJson | null {
-      if (response === undefined) response = res ? toResponseJson(res) : null;
-      return response;
-    },
-    set response(v: ResponseJson | null) {
-      response = v;
-    },
-    transport: p.path.transport,
-  };
-}
+/**
+ * The request form of exchanges built without JSON forms (`noJson`): frozen, and obviously not a request
+ * (frame -1), should anything read it.
+ */
+const NO_REQUEST: RequestJson = Object.freeze({ frame: -1, time: '', method: '', uri: '', version: '', headers: [], bodyLength: 0, credentials: null }) as RequestJson;
 
 export class ExchangeBuilder {
   private nextId = 1;
@@ -194,11 +172,11 @@ export class ExchangeBuilder {
   readonly stats = { httpRequests: 0, httpResponses: 0, sipRequests: 0, sipResponses: 0, sipRetransmissions: 0, unanswered: 0, unpaired: 0 };
 
   /**
-   * `lazyJson`: the exchange's request and response JSON forms are made when first read (own enumerable
-   * getters, so spreading, cloning and JSON.stringify see plain values): the two-thread front end never
-   * reads them (the worker makes its own from the messages).
+   * `noJson`: exchanges are handed on without their request and response JSON forms (`request` is a
+   * frozen placeholder, `response` null): for the two-thread front end, which only posts the messages
+   * (the worker makes the forms from them, wire.ts).
    */
-  constructor(private ev: BuilderEvents, private o: { maxPendingPerConnection?: number; maxSipPending?: number; lazyJson?: boolean } = {}) {}
+  constructor(private ev: BuilderEvents, private o: { maxPendingPerConnection?: number; maxSipPending?: number; noJson?: boolean } = {}) {}
 
   /**
    * The lowest request frame among requests still waiting for an answer, and first frame among requests
@@ -210,18 +188,17 @@ export class ExchangeBuilder {
 
   private emit(p: Pending, res: Message | null): void {
     if (p.slot) this.waiting.done(p.slot);
-    const ex: Exchange = this.o.lazyJson
-      ? lazyExchange(p, res)
-      : {
-          id: p.id,
-          protocol: p.req.protocol,
-          stream: p.path.stream,
-          client: endpointText(p.path.clientIp, p.path.clientPort),
-          server: endpointText(p.path.serverIp, p.path.serverPort),
-          request: toRequestJson(p.req),
-          response: res ? toResponseJson(res) : null,
-          transport: p.path.transport,
-        };
+    const noJson = this.o.noJson === true;
+    const ex: Exchange = {
+      id: p.id,
+      protocol: p.req.protocol,
+      stream: p.path.stream,
+      client: endpointText(p.path.clientIp, p.path.clientPort),
+      server: endpointText(p.path.serverIp, p.path.serverPort),
+      request: noJson ? NO_REQUEST : toRequestJson(p.req),
+      response: res && !noJson ? toResponseJson(res) : null,
+      transport: p.path.transport,
+    };
     if (p.path.tls) ex.tls = true;
     if (p.interim.length) ex.interim = p.interim;
     if (!res) this.stats.unanswered++;

@@ -81,23 +81,10 @@ class PendingHeap {
   }
 }
 
-/** isoTime() with the date and time of day formatted once per second (many messages share a second). */
-let lastSec = NaN;
-let lastBase = '';
-function isoTimeCached(t: Timestamp): string {
-  if (t.sec !== lastSec) {
-    lastBase = isoTime({ sec: t.sec, nsec: 0, digits: 0 }).slice(0, -1); // "2023-11-14T22:13:20"
-    lastSec = t.sec;
-  }
-  const digits = Math.max(0, Math.min(9, t.digits));
-  if (digits === 0) return `${lastBase}Z`;
-  return `${lastBase}.${String(t.nsec).padStart(9, '0').slice(0, digits)}Z`;
-}
-
 export function toRequestJson(m: Message): RequestJson {
   const r: RequestJson = {
     frame: m.frame,
-    time: isoTimeCached(m.time),
+    time: isoTime(m.time),
     method: m.method ?? '',
     uri: m.uri ?? '',
     version: m.version,
@@ -113,7 +100,7 @@ export function toRequestJson(m: Message): RequestJson {
 export function toResponseJson(m: Message): ResponseJson {
   const r: ResponseJson = {
     frame: m.frame,
-    time: isoTimeCached(m.time),
+    time: isoTime(m.time),
     status: m.status ?? 0,
     reason: m.reason ?? '',
     headers: m.headers,
@@ -223,7 +210,7 @@ export class ExchangeBuilder {
       client: endpointText(path.clientIp, path.clientPort),
       server: endpointText(path.serverIp, path.serverPort),
       frame: m.frame,
-      time: isoTimeCached(m.time),
+      time: isoTime(m.time),
       status: m.status ?? 0,
       reason: m.reason ?? '',
       firstFrame: m.firstFrame,

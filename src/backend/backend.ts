@@ -65,6 +65,11 @@ export interface BackendOptions {
    * known), so findings are not all held until the end.
    */
   replace?(f: Finding): Finding;
+  /**
+   * With `output` (findings are final as soon as they are made): each finding goes here instead of into
+   * the result, e.g. to be kept in a compact form (the worker's FindingsWriter).
+   */
+  findings?: { add(sf: SeqFinding): void };
 }
 
 export interface ExchangeOutput {
@@ -146,16 +151,29 @@ export class ExchangeBackend {
     for (const f of fs) {
       if (f.exchange) this.withFindings.add(f.exchange);
       const sf: SeqFinding = { seq, order: this.made++, finding: f };
-      this.findings.push(sf);
-      if (!replace) continue;
+      if (!replace) {
+        this.keep(sf);
+        continue;
+      }
       if (hold && f.exchange && this.held.has(f.exchange)) {
+        this.findings.push(sf);
         const w = this.waiting.get(f.exchange);
         if (w) w.push(sf);
         else this.waiting.set(f.exchange, [sf]);
-      } else sf.finding = replace(f);
+      } else {
+        sf.finding = replace(f);
+        this.keep(sf);
+      }
     }
     const r = this.reorder;
     while (r.size > REORDER_MAX || (r.size && r.peek()!.frame < item.watermark)) this.deliver(r.pop()!);
+  }
+
+  /** A finding in its final form: to the `findings` sink (with `output`), else into the result. */
+  private keep(sf: SeqFinding): void {
+    const sink = this.o.findings;
+    if (sink && this.o.output) sink.add(sf);
+    else this.findings.push(sf);
   }
 
   private deliver(h: Held): void {
@@ -198,7 +216,7 @@ export class ExchangeBackend {
     const replace = this.o.replace;
     const keep = (f: Finding) => {
       if (this.o.filtering && f.exchange && !this.keptIds.has(f.exchange)) return;
-      findings.push({ seq, order: this.made++, finding: replace ? replace(f) : f });
+      this.keep({ seq, order: this.made++, finding: replace ? replace(f) : f });
     };
     if (replace) this.checks.finish({ push: keep });
     else for (const f of this.checks.finish()) keep(f);

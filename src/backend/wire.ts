@@ -393,17 +393,24 @@ function plainStub(sf: SeqFinding): boolean {
   return sf.order === undefined || typeof sf.order === 'number';
 }
 
-export function writeFindings(list: readonly SeqFinding[]): WireFindings {
-  const w = new FieldWriter();
-  const others: WireFindings['others'] = [];
-  let count = 0;
-  for (let i = 0; i < list.length; i++) {
-    const sf = list[i];
+/**
+ * Findings gathered in their binary form as they are made (the worker hands each one over once it is
+ * final), so that tens of thousands of stubs are not held as objects until the end.
+ */
+export class FindingsWriter {
+  private w = new FieldWriter();
+  private n = 0;
+  private count = 0;
+  private others: WireFindings['others'] = [];
+
+  add(sf: SeqFinding): void {
+    const i = this.n++;
     if (!plainStub(sf)) {
-      others.push({ at: i, sf });
-      continue;
+      this.others.push({ at: i, sf });
+      return;
     }
-    count++;
+    this.count++;
+    const w = this.w;
     const f = sf.finding as StubFinding;
     const ev = Object.keys(f.evidence);
     w.u8((sf.order !== undefined ? 1 : 0) | (f.frames.length ? 2 : 0) | (ev.length ? 4 : 0));
@@ -422,9 +429,25 @@ export function writeFindings(list: readonly SeqFinding[]): WireFindings {
     w.num(f.textRef[0]);
     w.num(f.textRef[1]);
   }
-  const arena = new ArrayBuffer(w.pos);
-  new Uint8Array(arena).set(w.buf.subarray(0, w.pos));
-  return { arena, fields: w.pos, count, others };
+
+  /** Everything added, ready to post (transfer `arena`). */
+  take(): WireFindings {
+    const w = this.w;
+    const arena = new ArrayBuffer(w.pos);
+    new Uint8Array(arena).set(w.buf.subarray(0, w.pos));
+    const out: WireFindings = { arena, fields: w.pos, count: this.count, others: this.others };
+    this.w = new FieldWriter();
+    this.n = 0;
+    this.count = 0;
+    this.others = [];
+    return out;
+  }
+}
+
+export function writeFindings(list: readonly SeqFinding[]): WireFindings {
+  const fw = new FindingsWriter();
+  for (const sf of list) fw.add(sf);
+  return fw.take();
 }
 
 export function readFindings(wf: WireFindings): SeqFinding[] {

@@ -7,7 +7,7 @@ import type { AnalysisOptions } from '../types.js';
 import { JsonReportWriter } from '../report/json-stream.js';
 import { FindingsSpill, writeGroupsFile } from '../report/findings-spill.js';
 import { ExchangeBackend } from './backend.js';
-import { readBatch, writeFindings, type WireBatch } from './wire.js';
+import { FindingsWriter, readBatch, type WireBatch } from './wire.js';
 
 export interface WorkerInit {
   options: AnalysisOptions;
@@ -23,9 +23,12 @@ export type ToWorker = { type: 'batch'; batch: WireBatch } | { type: 'finish'; s
 const init = workerData as WorkerInit;
 const port = parentPort!;
 const writer = new JsonReportWriter({ redact: init.redact, dir: init.spillDir });
-// The findings' texts go to a file as they are made (once the exchange they name is written); only stubs travel back.
+// The findings' texts go to a file as they are made (the exchange they name is prepared first, so its secrets are known); only stubs travel back.
 const spill = new FindingsSpill(init.spillDir, init.redact, (id) => writer.secretsOf(id));
+// The findings, final as soon as they are made, are kept in their binary form for the trip back.
+const findingsOut = new FindingsWriter();
 const backend = new ExchangeBackend(init.options, {
+  findings: findingsOut,
   filtering: init.filtering,
   keepExchanges: init.keepExchanges,
   output: { prepare: (x) => writer.prepare(x), write: (text) => writer.writePrepared(text as string) },
@@ -47,7 +50,8 @@ port.on('message', (m: ToWorker) => {
     result.unauthorized = { ...result.unauthorized, groups: [] };
   }
   // The findings (mostly stubs) go in binary form; the rest of the result is cloned.
-  const findings = writeFindings(result.findings);
+  for (const sf of result.findings) findingsOut.add(sf); // none: all went to findingsOut
+  const findings = findingsOut.take();
   port.postMessage({ type: 'result', result: { ...result, findings: [] }, findings, json }, [findings.arena]);
   port.close();
 });

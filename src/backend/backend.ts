@@ -60,9 +60,9 @@ export interface BackendOptions {
    */
   output?: ExchangeOutput;
   /**
-   * Write a finding away and give what to keep instead (a stub; see report/findings-spill.ts). Called once the
-   * exchange the finding names has been prepared (`output`) or handed to onExchange (its secrets are then
-   * known), so findings are not all held until the end.
+   * Write a finding away and give what to keep instead (a stub; see report/findings-spill.ts). Needs
+   * `output`: the exchange a finding names has been prepared by then (its secrets are known), so each
+   * finding is written away as it is made.
    */
   replace?(f: Finding): Finding;
   /**
@@ -120,12 +120,10 @@ export class ExchangeBackend {
   private keptIds = new Set<string>();
   /** Kept exchanges with per-exchange findings, until they are delivered. */
   private withFindings = new Set<string>();
-  /** With `replace` and onExchange: ids of the exchanges waiting in `reorder`, and the findings waiting for them. */
-  private held = new Set<string>();
-  private waiting = new Map<string, SeqFinding[]>();
   private made = 0;
 
   constructor(options: AnalysisOptions, private o: BackendOptions) {
+    if (o.replace && !o.output) throw new Error('internal: the back end replaces findings only with a two-step output');
     this.checks = createChecks(options);
   }
 
@@ -145,25 +143,9 @@ export class ExchangeBackend {
       skeleton: out && this.o.keepExchanges !== false ? skeleton(ex) : null,
     });
     const replace = this.o.replace;
-    // With onExchange the exchange's secrets are known once it is written; with `output`, now.
-    const hold = replace && !out;
-    if (hold) this.held.add(ex.id);
     for (const f of fs) {
       if (f.exchange) this.withFindings.add(f.exchange);
-      const sf: SeqFinding = { seq, order: this.made++, finding: f };
-      if (!replace) {
-        this.keep(sf);
-        continue;
-      }
-      if (hold && f.exchange && this.held.has(f.exchange)) {
-        this.findings.push(sf);
-        const w = this.waiting.get(f.exchange);
-        if (w) w.push(sf);
-        else this.waiting.set(f.exchange, [sf]);
-      } else {
-        sf.finding = replace(f);
-        this.keep(sf);
-      }
+      this.keep({ seq, order: this.made++, finding: replace ? replace(f) : f });
     }
     const r = this.reorder;
     while (r.size > REORDER_MAX || (r.size && r.peek()!.frame < item.watermark)) this.deliver(r.pop()!);
@@ -181,17 +163,7 @@ export class ExchangeBackend {
     const out = this.o.output;
     if (out || this.o.onExchange) {
       if (out) out.write(h.item);
-      else {
-        this.o.onExchange!(h.item as Exchange);
-        if (this.o.replace) {
-          this.held.delete(h.id);
-          const w = this.waiting.get(h.id);
-          if (w) {
-            this.waiting.delete(h.id);
-            for (const sf of w) sf.finding = this.o.replace(sf.finding);
-          }
-        }
-      }
+      else this.o.onExchange!(h.item as Exchange);
       // What the gate needs later: refused/unanswered exchanges and those with findings (findings made at
       // the end are about refused ones). Accepted exchanges leave nothing behind, so memory stays flat.
       if (this.o.keepExchanges !== false && (!h.accepted || this.withFindings.has(h.id))) this.exchanges.push(h.skeleton ?? skeleton(h.item as Exchange));

@@ -224,6 +224,28 @@ export class ExchangeSummary {
   }
 }
 
+/**
+ * Stores row i's request ('t') or response ('r') time in its seconds/nanoseconds columns, or in the side
+ * map when it does not pack (null: unanswered, zeros); gives the bits that say which, with its digits.
+ */
+function putTime(t: SummaryTable, i: number, time: Timestamp | null, which: 't' | 'r'): number {
+  const req = which === 't';
+  const sec = req ? t.tSec : t.rSec;
+  const nsec = req ? t.tNsec : t.rNsec;
+  if (time !== null && packable(time)) {
+    sec.set(i, time.sec);
+    nsec.set(i, time.nsec);
+    return time.digits << (req ? DIGITS_SHIFT : DIGITS_SHIFT + 4);
+  }
+  sec.set(i, 0);
+  nsec.set(i, 0);
+  if (time === null) return 0;
+  const a = t.apart.get(i);
+  if (a) a[which] = time;
+  else t.apart.set(i, { [which]: time });
+  return req ? B_T_APART : B_R_APART;
+}
+
 /** n for an id "x<n>" that `x${n}` gives back exactly (no leading zero, fits an int32), else null. */
 function idNumber(id: string): number | null {
   const len = id.length;
@@ -433,32 +455,8 @@ export class ExchangeStore {
       (handshake ? B_HANDSHAKE : 0) |
       (USER_FROMS.indexOf(userFrom) << USER_FROM_SHIFT) |
       (CRED_KINDS.indexOf(credKind) << CRED_SHIFT);
-    if (packable(time)) {
-      bits |= time.digits << DIGITS_SHIFT;
-      t.tSec.set(i, time.sec);
-      t.tNsec.set(i, time.nsec);
-    } else {
-      bits |= B_T_APART;
-      t.tSec.set(i, 0);
-      t.tNsec.set(i, 0);
-      t.apart.set(i, { t: time });
-    }
-    if (resTime === null) {
-      bits |= B_R_NONE;
-      t.rSec.set(i, 0);
-      t.rNsec.set(i, 0);
-    } else if (packable(resTime)) {
-      bits |= resTime.digits << (DIGITS_SHIFT + 4);
-      t.rSec.set(i, resTime.sec);
-      t.rNsec.set(i, resTime.nsec);
-    } else {
-      bits |= B_R_APART;
-      t.rSec.set(i, 0);
-      t.rNsec.set(i, 0);
-      const a = t.apart.get(i);
-      if (a) a.r = resTime;
-      else t.apart.set(i, { r: resTime });
-    }
+    bits |= putTime(t, i, time, 't') | putTime(t, i, resTime, 'r');
+    if (resTime === null) bits |= B_R_NONE;
     t.bits.set(i, bits);
     const n = idNumber(ex.id);
     t.idNum.set(i, n ?? NONE);

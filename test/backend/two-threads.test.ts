@@ -17,27 +17,9 @@ import { writePcap } from '../lib/capture-writer.js';
 import { TcpSession, interleave } from '../lib/packets.js';
 import { allSamples, sampleBytes } from '../lib/samples.js';
 import { runCli } from '../lib/run-cli.js';
+import { message } from '../lib/message.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'authcap-threads-'));
-
-function message(o: Partial<Message> & Pick<Message, 'kind' | 'frame'>): Message {
-  const body = o.body ?? Buffer.alloc(0);
-  return {
-    protocol: 'http',
-    firstFrame: o.frame,
-    time: { sec: 1_700_000_000, nsec: 123_456_000, digits: 6 },
-    firstTime: { sec: 1_700_000_000, nsec: 100_000_000, digits: 6 },
-    version: 'HTTP/1.1',
-    headers: [],
-    bodyLength: body.length,
-    decodedBody: body,
-    bodyTruncated: false,
-    incomplete: false,
-    anomalies: [],
-    ...o,
-    body,
-  };
-}
 
 function item(req: Message, res: Message | null, extra: Partial<BackendItem> = {}, ex: Record<string, unknown> = {}): BackendItem {
   const ctx: ExchangeContext = {

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeBasic } from '../../src/checks/credentials.js';
+import { rng } from '../lib/synthetic.js';
 
 function reference(token: string): { user: string } | { problem: 'not-base64' | 'no-colon' | 'empty' } {
   const t = token.trim();
@@ -16,16 +17,6 @@ function reference(token: string): { user: string } | { problem: 'not-base64' | 
   return { user: text.slice(0, colon) };
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('fixed tokens: the user, or why the token is malformed', () => {
   const b64 = (s: string): string => Buffer.from(s).toString('base64');

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { Message } from '../../src/types.js';
 import { isCredentialField, scanCredentials, scanFormCredentials, type CredentialField } from '../../src/checks/credentials.js';
 import { decodeComponent, parseForm, uriQuery } from '../../src/checks/http-util.js';
+import { rng } from '../lib/synthetic.js';
 
 // ------------------------------------------------------------------ reference (the code replaced)
 
@@ -116,17 +117,6 @@ function query(uri: string): CredentialField[] {
 
 // ------------------------------------------------------------------ generated forms
 
-/** Deterministic generator (mulberry32), so a failure names a reproducible case. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NEAR = [
   'users', 'xuser', 'USER', 'User', 'pässword', 'usér', 'passwordx', 'pas', 'key_', '_key', 'api key', 'api+key',

@@ -6,24 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ExchangeContext, Message } from '../../src/types.js';
 import { ExchangeBuilder, toRequestJson, toResponseJson } from '../../src/exchanges/builder.js';
+import { message as bareMessage } from '../lib/message.js';
 
+/** A message with a small form body and two headers. */
 function message(o: Partial<Message> & Pick<Message, 'kind' | 'frame'>): Message {
-  const body = o.body ?? Buffer.from('a=1');
-  return {
-    protocol: 'http',
-    firstFrame: o.frame,
-    time: { sec: 1_700_000_000, nsec: 123_456_000, digits: 6 },
-    firstTime: { sec: 1_700_000_000, nsec: 100_000_000, digits: 6 },
-    version: 'HTTP/1.1',
-    headers: [['Host', 'h'], ['Authorization', 'Basic YTpi']],
-    bodyLength: body.length,
-    decodedBody: body,
-    bodyTruncated: false,
-    incomplete: false,
-    anomalies: [],
-    ...o,
-    body,
-  };
+  return bareMessage({ headers: [['Host', 'h'], ['Authorization', 'Basic YTpi']], body: Buffer.from('a=1'), ...o });
 }
 
 function build(noJson: boolean): ExchangeContext[] {

@@ -11,22 +11,13 @@ import { exchangeJson, JsonSink, writeExchangeJson } from '../../src/report/exch
 import { orderExchange } from '../../src/report/json.js';
 import { redactExchangeAlone, SecretSet } from '../../src/report/redact.js';
 import { safeJson } from '../../src/report/sanitize.js';
+import { rng } from '../lib/synthetic.js';
 
 function generic(x: Exchange, redact: boolean, into?: SecretSet, indent = 4): string {
   const pad = ' '.repeat(indent);
   return pad + safeJson(orderExchange(redact ? redactExchangeAlone(x, into) : x), 2).replace(/\n/g, `\n${pad}`);
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(r: () => number, xs: readonly T[]): T {
   return xs[Math.floor(r() * xs.length)];

@@ -18,6 +18,7 @@ import { JsonSink } from '../../src/report/exchange-json.js';
 import { orderFinding, orderUnauthorizedGroup } from '../../src/report/json.js';
 import { redactFindingForJson } from '../../src/report/redact.js';
 import { safeJsonText } from '../../src/report/sanitize.js';
+import { rng } from '../lib/synthetic.js';
 
 // ------------------------------------------------------------------ the reference (the generic path)
 
@@ -169,17 +170,6 @@ test('the usual findings take the direct path, and are redacted', () => {
 
 // ------------------------------------------------------------------ generated findings
 
-/** mulberry32: a small seeded generator, so failures repeat. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEYS = [
   'status', 'client', 'server', 'user', 'endpoint', 'exchange', 'frame', 'time', 'id', 'name', 'reason', 'count', 'realm',

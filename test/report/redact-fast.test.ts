@@ -10,6 +10,7 @@ import {
   isSecretEvidenceKey, isSecretField, isSecretHeader, redactEvidence, redactHeaderValue, redactHeaders, redactQueryText,
   redactUri, redactValue, REDACTED, SecretSet,
 } from '../../src/report/redact.js';
+import { rng } from '../lib/synthetic.js';
 
 // ------------------------------------------------------------------ reference (the code replaced)
 
@@ -175,16 +176,6 @@ function refEvidence(v: unknown, secrets?: SecretSet, key?: string): unknown {
 
 // ------------------------------------------------------------------ generated inputs
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(r: () => number, xs: readonly T[]): T {
   return xs[Math.floor(r() * xs.length)];

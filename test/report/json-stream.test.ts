@@ -15,6 +15,9 @@ import { renderJson } from '../../src/report/json.js';
 import { redactReport } from '../../src/report/redact.js';
 import { allSamples, sampleBytes } from '../lib/samples.js';
 
+// The tests below count authcap's temporary directories: a private TMPDIR (os.tmpdir() reads it on
+// every call) keeps other authcap runs on the machine, e.g. parallel CI jobs, out of the count.
+process.env.TMPDIR = mkdtempSync(join(tmpdir(), 'authcap-jsonstream-tmp-'));
 const dir = mkdtempSync(join(tmpdir(), 'authcap-jsonstream-'));
 
 async function streamed(file: string, args: { key?: string; password?: string }, o: { redact: boolean; memoryBytes?: number }): Promise<string> {

@@ -2,9 +2,9 @@
 // from memory: same exchanges in the same order, same findings, same redaction; also when it spills
 // to a temporary file, and with --show-secrets.
 
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -17,8 +17,10 @@ import { allSamples, sampleBytes } from '../lib/samples.js';
 
 // The tests below count authcap's temporary directories: a private TMPDIR (os.tmpdir() reads it on
 // every call) keeps other authcap runs on the machine, e.g. parallel CI jobs, out of the count.
-process.env.TMPDIR = mkdtempSync(join(tmpdir(), 'authcap-jsonstream-tmp-'));
+const privateTmp = mkdtempSync(join(tmpdir(), 'authcap-jsonstream-tmp-'));
+process.env.TMPDIR = privateTmp;
 const dir = mkdtempSync(join(tmpdir(), 'authcap-jsonstream-'));
+after(() => rmSync(privateTmp, { recursive: true, force: true }));
 
 async function streamed(file: string, args: { key?: string; password?: string }, o: { redact: boolean; memoryBytes?: number }): Promise<string> {
   const w = new JsonReportWriter(o);

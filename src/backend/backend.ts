@@ -42,7 +42,7 @@ export interface BackendResult {
 export interface BackendOptions {
   filtering: boolean;
   /**
-   * With onExchange: keep compact copies of the refused exchanges and those with findings in the result
+   * With onExchange or output: keep compact copies of the refused exchanges and those with findings in the result
    * (default; the --baseline gate needs them to match findings by endpoint and client). Off, nothing is kept.
    */
   keepExchanges?: boolean;

@@ -137,7 +137,9 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
 
   // ---------------------------------------------------------------- exchanges: checks and output
   const remote = o.offload ? new RemoteBackend({ options, filtering, redact: o.offload.redact, keepExchanges: o.offload.keepExchanges ?? true }) : null;
-  const local = remote ? null : new ExchangeBackend(options, { filtering, onExchange: o.onExchange, output: o.output });
+  const onExchange = o.onExchange;
+  const output = o.output ?? (onExchange ? { prepare: (x: Exchange) => x, write: (x: unknown) => onExchange(x as Exchange) } : undefined);
+  const local = remote ? null : new ExchangeBackend(options, { filtering, output });
   /** The frame being read (exchanges below it minus REORDER_LAG can be written). */
   let frameNow = 0;
   const followed: FollowedMessage[] = [];

@@ -42,21 +42,18 @@ export interface BackendResult {
 export interface BackendOptions {
   filtering: boolean;
   /**
-   * With onExchange or output: keep compact copies of the refused exchanges and those with findings in the result
+   * With `output`: keep compact copies of the refused exchanges and those with findings in the result
    * (default; the --baseline gate needs them to match findings by endpoint and client). Off, nothing is kept.
    */
   keepExchanges?: boolean;
   /**
-   * Streaming output: every kept exchange is handed here once, in request-frame order, and the result's
-   * `exchanges` then hold compact copies without headers (enough for the gate and the summaries).
-   */
-  onExchange?(x: Exchange): void;
-  /**
-   * Streaming output in two steps (instead of onExchange): `prepare` gets each kept exchange as soon as its
-   * checks are done, and what it returns (e.g. the exchange's report text) waits for the exchange's turn in
-   * request-frame order, when `write` gets it. The exchange itself is not held meanwhile: with thousands
-   * of connections interleaved, thousands of exchanges wait behind an unanswered request, and holding
-   * their objects made most of the back end's garbage-collection work.
+   * Streaming output in two steps: `prepare` gets each kept exchange as soon as its checks are done, and
+   * what it returns (e.g. the exchange's report text) waits for the exchange's turn in request-frame order,
+   * when `write` gets it; the result's `exchanges` then hold compact copies without headers (enough for
+   * the gate and the summaries). The exchange itself need not be held meanwhile: with thousands of
+   * connections interleaved, thousands of exchanges wait behind an unanswered request, and holding their
+   * objects made most of the back end's garbage-collection work. Without `output`, the exchanges are
+   * kept in the result.
    */
   output?: ExchangeOutput;
   /**
@@ -65,10 +62,7 @@ export interface BackendOptions {
    * finding is written away as it is made.
    */
   replace?(f: Finding): Finding;
-  /**
-   * With `output` (findings are final as soon as they are made): each finding goes here instead of into
-   * the result, e.g. to be kept in a compact form (the worker's FindingsWriter).
-   */
+  /** Each finding, final as it is made, goes here instead of into the result (e.g. the worker's FindingsWriter). */
   findings?: { add(sf: SeqFinding): void };
 }
 
@@ -151,22 +145,21 @@ export class ExchangeBackend {
     while (r.size > REORDER_MAX || (r.size && r.peek()!.frame < item.watermark)) this.deliver(r.pop()!);
   }
 
-  /** A finding in its final form: to the `findings` sink (with `output`), else into the result. */
+  /** A finding in its final form: to the `findings` sink when there is one, else into the result. */
   private keep(sf: SeqFinding): void {
     const sink = this.o.findings;
-    if (sink && this.o.output) sink.add(sf);
+    if (sink) sink.add(sf);
     else this.findings.push(sf);
   }
 
   private deliver(h: Held): void {
     this.delivered++;
     const out = this.o.output;
-    if (out || this.o.onExchange) {
-      if (out) out.write(h.item);
-      else this.o.onExchange!(h.item as Exchange);
+    if (out) {
+      out.write(h.item);
       // What the gate needs later: refused/unanswered exchanges and those with findings (findings made at
       // the end are about refused ones). Accepted exchanges leave nothing behind, so memory stays flat.
-      if (this.o.keepExchanges !== false && (!h.accepted || this.withFindings.has(h.id))) this.exchanges.push(h.skeleton ?? skeleton(h.item as Exchange));
+      if (h.skeleton && (!h.accepted || this.withFindings.has(h.id))) this.exchanges.push(h.skeleton);
       this.withFindings.delete(h.id);
       return;
     }

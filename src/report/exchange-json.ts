@@ -8,6 +8,7 @@ import type { Exchange, RequestJson, ResponseJson } from '../types.js';
 import { orderExchange } from './json.js';
 import { isStructuralKey, redactExchangeAlone, redactHeaderValue, redactUri, scrubValue, SecretSet } from './redact.js';
 import { safeJson, safeJsonString, safeJsonText } from './sanitize.js';
+import type {} from '../util/buffer-methods.js';
 
 type Obj = Record<string, unknown>;
 
@@ -34,6 +35,22 @@ export class JsonSink {
 
   constructor(size = 64 << 10) {
     this.buf = Buffer.allocUnsafe(size);
+  }
+
+  /** Room for `n` more bytes at `pos` (the buffer at least doubles when it grows). */
+  reserve(n: number): void {
+    if (this.pos + n > this.buf.length) this.grow(n);
+  }
+
+  /** Chars 0-255 as one byte each: the inverse of latin1Text() (e.g. for text kept from another sink). */
+  latin1(s: string): void {
+    this.reserve(s.length);
+    this.pos += this.buf.latin1Write(s, this.pos, s.length);
+  }
+
+  /** The bytes written so far as a string of one char per byte (lossless, whatever the bytes are). */
+  latin1Text(): string {
+    return this.buf.latin1Slice(0, this.pos);
   }
 
   private grow(n: number): void {

@@ -82,19 +82,10 @@ if (FINDING.fixed.length > 30 || GROUP.fixed.length > 30) throw new Error('inter
 
 // ------------------------------------------------------------------ bytes
 
-/** Room for n more bytes at the end of the sink (its buffer grown the way JsonSink grows it). */
-function room(s: JsonSink, n: number): void {
-  if (s.pos + n <= s.buf.length) return;
-  let size = Math.max(s.buf.length * 2, 4096);
-  while (size < s.pos + n) size *= 2;
-  const b = Buffer.allocUnsafe(size);
-  s.buf.copy(b, 0, 0, s.pos);
-  s.buf = b;
-}
-
+/** A few pre-encoded bytes (JsonSink.bytes with a byte loop, cheaper than Buffer.set for so few). */
 function put(s: JsonSink, u: Uint8Array): void {
   const n = u.length;
-  room(s, n);
+  s.reserve(n);
   const b = s.buf;
   const p = s.pos;
   for (let i = 0; i < n; i++) b[p + i] = u[i];

@@ -24,13 +24,6 @@ const FINDINGS_CHARS = 256 << 10;
 
 const DONE: Promise<void> = Promise.resolve();
 
-// Buffer's own latin1 methods (what toString/write call after checking their arguments): one char per byte.
-declare module 'node:buffer' {
-  interface Buffer {
-    latin1Slice(start: number, end: number): string;
-    latin1Write(s: string, offset: number, length: number): number;
-  }
-}
 const NONE: readonly string[] = Object.freeze([]);
 
 /**
@@ -97,7 +90,7 @@ export class JsonReportWriter {
     // Kept for the exchanges findings are usually about (not accepted); accepted ones are dropped, so
     // memory does not grow with the traffic (their findings' evidence is still redacted by key).
     if (found && found.values.size && !isAcceptedStatus(x.response?.status)) this.secretsById.set(x.id, [...found.values]);
-    const text = sink.buf.latin1Slice(0, sink.pos);
+    const text = sink.latin1Text();
     if (sink.buf.length > 4 * CHUNK_BYTES) this.scratch = new JsonSink(64 << 10);
     return text;
   }
@@ -105,14 +98,8 @@ export class JsonReportWriter {
   /** Append a prepared exchange's text. */
   writePrepared(text: string): void {
     const sink = this.sink;
-    const n = text.length + 2;
-    if (sink.pos + n > sink.buf.length) {
-      const b = Buffer.allocUnsafe(Math.max(sink.buf.length * 2, sink.pos + n));
-      sink.buf.copy(b, 0, 0, sink.pos);
-      sink.buf = b;
-    }
     if (this.count > 0) sink.raw(',\n');
-    sink.pos += sink.buf.latin1Write(text, sink.pos, text.length);
+    sink.latin1(text);
     this.count++;
     if (sink.pos >= (this.o.memoryBytes ?? CHUNK_BYTES)) this.flushToDisk();
   }

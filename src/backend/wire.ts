@@ -7,8 +7,10 @@
 // from the messages exactly as the builder does (toRequestJson / toResponseJson).
 
 import type { Exchange, ExchangeContext, HttpHeaders, Message, Timestamp } from '../types.js';
+import { endpointText } from '../types.js';
 import { toRequestJson, toResponseJson } from '../exchanges/builder.js';
 import type { BackendItem, SeqFinding } from './backend.js';
+import type {} from '../util/buffer-methods.js';
 import { isStub, type StubFinding } from '../report/findings-spill.js';
 
 export interface WireBatch {
@@ -151,16 +153,6 @@ class FieldReader {
   }
 }
 
-// Buffer's own per-encoding methods (what toString/write call after checking their arguments): the
-// checks cost more than the work for strings this short.
-declare module 'node:buffer' {
-  interface Buffer {
-    latin1Slice(start: number, end: number): string;
-    utf8Slice(start: number, end: number): string;
-    utf8Write(s: string, offset: number, length: number): number;
-  }
-}
-
 /** Collects the items of one batch and the bytes of their bodies. */
 export class BatchWriter {
   private f = new FieldWriter();
@@ -185,8 +177,7 @@ export class BatchWriter {
     f.num(item.watermark);
     f.str(x.id);
     f.numOrNull(x.stream);
-    f.str(x.client);
-    f.str(x.server);
+    // x.client and x.server are not sent: they are endpointText of the addresses below (builder.emit).
     f.str(x.transport ?? null);
     f.str(x.interim ? JSON.stringify(x.interim) : null);
     f.str(ctx.clientIp);
@@ -325,8 +316,6 @@ export function readBatch(batch: WireBatch): BackendItem[] {
     const watermark = r.num();
     const id = r.str()!;
     const stream = r.numOrNull();
-    const client = r.str()!;
-    const server = r.str()!;
     const transport = r.str();
     const interim = r.str();
     const clientIp = r.str()!;
@@ -340,8 +329,8 @@ export function readBatch(batch: WireBatch): BackendItem[] {
       id,
       protocol: req.protocol,
       stream,
-      client,
-      server,
+      client: endpointText(clientIp, clientPort),
+      server: endpointText(serverIp, serverPort),
       request: toRequestJson(req),
       response: res ? toResponseJson(res) : null,
     };

@@ -5,7 +5,6 @@
 
 import type { CredentialKind, ExchangeContext, Timestamp } from '../types.js';
 import { endpointText } from '../types.js';
-import { isoTime } from '../util/time.js';
 import type { Challenge } from './challenge.js';
 import type { CredentialScan } from './credentials.js';
 import { fieldKeys } from './credentials.js';
@@ -580,8 +579,4 @@ export class ExchangeStore {
     }
     return m;
   }
-}
-
-export function summaryTimeIso(s: ExchangeSummary): string {
-  return isoTime(s.time);
 }

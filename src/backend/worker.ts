@@ -49,9 +49,9 @@ port.on('message', (m: ToWorker) => {
     json.groupsFile = writeGroupsFile(init.spillDir, result.unauthorized.groups);
     result.unauthorized = { ...result.unauthorized, groups: [] };
   }
-  // The findings (mostly stubs) go in binary form; the rest of the result is cloned.
-  for (const sf of result.findings) findingsOut.add(sf); // none: all went to findingsOut
+  // The findings (mostly stubs) went to findingsOut as they were made (result.findings is empty) and go
+  // back in that binary form; the rest of the result is cloned.
   const findings = findingsOut.take();
-  port.postMessage({ type: 'result', result: { ...result, findings: [] }, findings, json }, [findings.arena]);
+  port.postMessage({ type: 'result', result, findings, json }, [findings.arena]);
   port.close();
 });

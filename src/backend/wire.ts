@@ -433,12 +433,6 @@ export class FindingsWriter {
   }
 }
 
-export function writeFindings(list: readonly SeqFinding[]): WireFindings {
-  const fw = new FindingsWriter();
-  for (const sf of list) fw.add(sf);
-  return fw.take();
-}
-
 export function readFindings(wf: WireFindings): SeqFinding[] {
   const out: SeqFinding[] = new Array(wf.count + wf.others.length);
   for (const o of wf.others) out[o.at] = o.sf;

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExchangeContext, Message } from '../../src/types.js';
-import { BatchWriter, readBatch, readFindings, writeFindings } from '../../src/backend/wire.js';
+import { BatchWriter, FindingsWriter, readBatch, readFindings } from '../../src/backend/wire.js';
 import type { SeqFinding } from '../../src/backend/backend.js';
 import type { StubFinding } from '../../src/report/findings-spill.js';
 import type { BackendItem } from '../../src/backend/backend.js';
@@ -99,7 +99,9 @@ test("the worker's findings come back as they were: stubs in binary form, anythi
     { seq: 9, order: 2, finding: stub({ evidence: { client: 'a', user: 'b' } }) },
     { seq: 10, finding: stub({ evidence: { src: '\u00e9\ud800', }, exchange: 'caf\u00e9', frames: [2 ** 40] }) },
   ];
-  const wire = writeFindings(list);
+  const fw = new FindingsWriter();
+  for (const sf of list) fw.add(sf);
+  const wire = fw.take();
   assert.equal(wire.count, 3);
   assert.deepEqual(wire.others.map((o) => o.at), [2, 3]);
   const back = readFindings(structuredClone(wire));

@@ -243,8 +243,9 @@ export class BatchWriter {
   /** The batch, ready to post (transfer `arena`), and a fresh start. */
   take(): WireBatch {
     const fields = this.f.pos;
-    const arena = new ArrayBuffer(fields + this.bytes);
-    const view = new Uint8Array(arena);
+    // Not zero-filled (every byte is written below); its own ArrayBuffer, never a pool's, so it can be transferred.
+    const view = Buffer.allocUnsafeSlow(fields + this.bytes);
+    const arena = view.buffer as ArrayBuffer;
     view.set(this.f.buf.subarray(0, fields), 0);
     let at = fields;
     for (const b of this.buffers) {
@@ -422,8 +423,9 @@ export class FindingsWriter {
   /** Everything added, ready to post (transfer `arena`). */
   take(): WireFindings {
     const w = this.w;
-    const arena = new ArrayBuffer(w.pos);
-    new Uint8Array(arena).set(w.buf.subarray(0, w.pos));
+    const view = Buffer.allocUnsafeSlow(w.pos);
+    view.set(w.buf.subarray(0, w.pos));
+    const arena = view.buffer as ArrayBuffer;
     const out: WireFindings = { arena, fields: w.pos, count: this.count, others: this.others };
     this.w = new FieldWriter();
     this.n = 0;

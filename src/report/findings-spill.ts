@@ -137,6 +137,25 @@ export class FindingsReader {
     return this.buf.toString('utf8', 0, len);
   }
 
+  /** The text's bytes (UTF-8, as written) copied to the end of `sink`: text() without the string. */
+  copyTo(ref: TextRef, sink: JsonSink): void {
+    const [at, len] = ref;
+    if (at + len > this.size) throw new Error('internal: the findings file is shorter than expected');
+    sink.reserve(len);
+    const c = Math.floor(at / this.chunk);
+    const from = at - c * this.chunk;
+    if (from + len <= this.chunk) {
+      const chunk = this.chunks[c] ?? this.load(c);
+      if (chunk) {
+        chunk.copy(sink.buf, sink.pos, from, from + len);
+        sink.pos += len;
+        return;
+      }
+    }
+    this.read(sink.buf.subarray(sink.pos), len, at);
+    sink.pos += len;
+  }
+
   /** Chunk c read and kept; undefined when the cache is full. */
   private load(c: number): Buffer | undefined {
     const len = Math.min(this.chunk, this.size - c * this.chunk);

@@ -14,13 +14,14 @@ import type { Exchange, Report } from '../types.js';
 import { JsonSink, writeExchangeJson } from './exchange-json.js';
 import { renderJson } from './json.js';
 import { redactReport, SecretSet } from './redact.js';
-import { FindingsReader, findingJsonText, isStub } from './findings-spill.js';
+import { FindingsReader, isStub } from './findings-spill.js';
+import { writeFindingJson } from './finding-json.js';
 import { isAcceptedStatus } from '../util/status.js';
 
 /** Bytes of exchange text gathered before they are written to the temporary file. */
 const CHUNK_BYTES = 256 << 10;
-/** Findings text gathered before a write. */
-const FINDINGS_CHARS = 256 << 10;
+/** Findings text (bytes) gathered before a write. */
+const FINDINGS_BYTES = 256 << 10;
 
 const DONE: Promise<void> = Promise.resolve();
 
@@ -213,22 +214,24 @@ export class JsonReportWriter {
     else {
       await write('  "findings": [\n');
       const reader = this.findingsFile ? new FindingsReader(this.findingsFile) : null;
+      // The texts go out as the bytes they are (stubs' from the findings file, the others written here),
+      // handed to `out` in chunks of about FINDINGS_BYTES: no string is made of them.
+      let sink = new JsonSink(FINDINGS_BYTES + (64 << 10));
       try {
-        let part = '';
         for (let i = 0; i < report.findings.length; i++) {
           const f = report.findings[i];
-          let t: string;
+          if (i > 0) sink.raw(',\n');
           if (isStub(f)) {
             if (!reader) throw new Error('internal: a finding stub without its findings file');
-            t = reader.text(f.textRef);
-          } else t = findingJsonText(f, this.o.redact, f.exchange ? this.secretsOf(f.exchange) : NONE);
-          part += i === 0 ? t : `,\n${t}`;
-          if (part.length >= FINDINGS_CHARS) {
-            await write(part);
-            part = '';
+            reader.copyTo(f.textRef, sink);
+          } else writeFindingJson(sink, f, this.o.redact, f.exchange ? this.secretsOf(f.exchange) : NONE);
+          if (sink.pos >= FINDINGS_BYTES) {
+            const chunk = sink.buf.subarray(0, sink.pos);
+            sink = new JsonSink(FINDINGS_BYTES + (64 << 10));
+            await write(chunk);
           }
         }
-        await write(part);
+        if (sink.pos) await write(sink.buf.subarray(0, sink.pos));
       } finally {
         reader?.close();
       }

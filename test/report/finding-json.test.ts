@@ -301,7 +301,7 @@ test('findings file: texts read back in any order, across chunks, past the cache
       }
       assert.equal(readFileSync(file).length, size);
       const order = findings.map((_, i) => i).sort((a, b) => ((a * 7919) % 401) - ((b * 7919) % 401));
-      for (const sizes of [{}, { chunk: 4096, cacheBytes: 5 * 4096 }, { chunk: 1000, cacheBytes: 1 << 20 }]) {
+      for (const sizes of [{}, { chunk: 4096, cacheBytes: 5 * 4096 }, { chunk: 1000, cacheBytes: 1 << 20 }, { chunk: 4096, cacheBytes: 1000 }]) {
         const reader = new FindingsReader(file, sizes);
         for (const i of [...order, ...order.slice(0, 50)]) {
           const want = referenceFinding(findings[i], redact, known[findings[i].exchange ?? ''] ?? []);

@@ -232,6 +232,8 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
             limits,
             // Keys given on the command line or met in a pcapng Decryption Secrets Block so far.
             keylog: o.keylog !== undefined || keylog.size > 0 ? keylog : undefined,
+            // With the second thread, heads travel as text and the worker makes their header fields.
+            lazyHeaders: remote !== null,
           })
         : new SummaryOnlyHandler(sink),
     onLimit: (what, detail) => hitLimit(what, detail),

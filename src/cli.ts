@@ -15,6 +15,7 @@ import { VERSION } from './version.js';
 import { redactReport } from './report/redact.js';
 import { renderJson } from './report/json.js';
 import { JsonReportWriter } from './report/json-stream.js';
+import { headersOf } from './protocols/http.js';
 import { renderTable } from './report/table.js';
 import { renderMarkdown } from './report/markdown.js';
 import { renderHtml } from './report/html.js';
@@ -262,7 +263,7 @@ async function runFollow(a: CommonArgs): Promise<number> {
       frame: m.frame,
       time: isoTime(m.time),
       startLine: m.kind === 'request' ? `${m.method} ${m.uri} ${m.version}` : `${m.version} ${m.status} ${m.reason ?? ''}`.trimEnd(),
-      headers: m.headers,
+      headers: headersOf(m),
       body: m.decodedBody.length ? m.decodedBody : m.body,
       bodyLength: m.bodyLength,
       incomplete: m.incomplete,

@@ -160,7 +160,16 @@ export interface Message {
   status?: number;
   reason?: string;
   version: string;
+  /**
+   * The header fields in order. With `rawHead` set, this is an empty placeholder: read them with
+   * headersOf() (protocols/http.ts), which makes them from the head's text.
+   */
   headers: HttpHeaders;
+  /**
+   * The head as sent (start line and header lines, each with its CRLF, as Latin-1), in place of `headers`
+   * when the parser was asked not to make them (lazyHeaders: the second thread makes them from it).
+   */
+  rawHead?: string;
   /** Trailer headers of a chunked body. */
   trailers?: HttpHeaders;
   /** Body bytes as sent on the wire (after de-chunking, before content decoding), true length. */

@@ -9,6 +9,7 @@
 import type { Exchange, ExchangeContext, HttpHeaders, Message, Timestamp } from '../types.js';
 import { endpointText } from '../types.js';
 import { toRequestJson, toResponseJson } from '../exchanges/builder.js';
+import { splitHead } from '../protocols/http.js';
 import type { BackendItem, SeqFinding } from './backend.js';
 import type {} from '../util/buffer-methods.js';
 import { isStub, type StubFinding } from '../report/findings-spill.js';
@@ -144,6 +145,7 @@ class FieldReader {
 
   headers(): HttpHeaders {
     const n = this.num();
+    if (n === -1) return splitHead(this.str()!);
     const out: HttpHeaders = new Array(n);
     for (let i = 0; i < n; i++) {
       const k = this.str()!;
@@ -226,7 +228,11 @@ export class BatchWriter {
     f.numOrNull(m.status);
     f.str(m.reason);
     f.str(m.version);
-    f.headers(m.headers);
+    // A head kept as text goes as that text (-1 for the count); the worker makes its fields (splitHead).
+    if (m.rawHead !== undefined) {
+      f.num(-1);
+      f.str(m.rawHead);
+    } else f.headers(m.headers);
     if (m.trailers) f.headers(m.trailers);
     f.num(m.bodyLength);
     f.num(this.span(m.body));

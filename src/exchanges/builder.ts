@@ -7,6 +7,7 @@ import type { Exchange, ExchangeContext, Message, RequestJson, ResponseJson, Tim
 import { endpointText } from '../types.js';
 import { isoTime } from '../util/time.js';
 import { MinHeap } from '../util/heap.js';
+import { headersOf, rawHeaderValue } from '../protocols/http.js';
 
 export interface Path {
   transport: 'tcp' | 'udp';
@@ -88,7 +89,7 @@ export function toRequestJson(m: Message): RequestJson {
     method: m.method ?? '',
     uri: m.uri ?? '',
     version: m.version,
-    headers: m.headers,
+    headers: headersOf(m),
     bodyLength: m.bodyLength,
     credentials: null,
     firstFrame: m.firstFrame,
@@ -103,7 +104,7 @@ export function toResponseJson(m: Message): ResponseJson {
     time: isoTime(m.time),
     status: m.status ?? 0,
     reason: m.reason ?? '',
-    headers: m.headers,
+    headers: headersOf(m),
     bodyLength: m.bodyLength,
     firstFrame: m.firstFrame,
   };
@@ -114,6 +115,7 @@ export function toResponseJson(m: Message): ResponseJson {
 /** First value of a header (case-insensitive). */
 export function header(m: Message, name: string): string | undefined {
   const n = name.toLowerCase();
+  if (m.rawHead !== undefined) return rawHeaderValue(m.rawHead, n);
   // lower-casing never makes a string shorter: a longer name cannot match (and costs no new string)
   for (const [k, v] of m.headers) if (k.length <= n.length && k.toLowerCase() === n) return v;
   return undefined;

@@ -88,7 +88,7 @@ export class ByteRouter {
     private conn: TcpConnection,
     private builder: ExchangeBuilder,
     private sink: ConnectionSink,
-    private o: { limits: Limits; keylog?: KeyLog; insideTls?: boolean; allowTls: boolean },
+    private o: { limits: Limits; keylog?: KeyLog; insideTls?: boolean; allowTls: boolean; lazyHeaders?: boolean },
   ) {}
 
   /** The HTTP path, made once per requester (read-only downstream: one object per connection, not per message). */
@@ -192,8 +192,10 @@ export class ByteRouter {
       this.protocol = 'http';
       this.requester = k === 'http-request' ? dir : other;
       const responder: Direction = this.requester === 'client' ? 'server' : 'client';
+      const lazyHeaders = this.o.lazyHeaders === true;
       const res = new HttpStreamParser('response', {
         limits,
+        lazyHeaders,
         onMessage: (m) => {
           // The first response that began after a hole in the responder's bytes: pairing is not FIFO (builder).
           const hole = this.holeAt[responder];
@@ -207,6 +209,7 @@ export class ByteRouter {
       });
       const req = new HttpStreamParser('request', {
         limits,
+        lazyHeaders,
         onMessage: (m) => {
           if (m.method) res.expectMethod(m.method);
           this.wsAsked = /\bwebsocket\b/i.test(header(m, 'upgrade') ?? '');
@@ -349,7 +352,7 @@ export class ConnectionHandler implements TcpStreamHandler {
     private conn: TcpConnection,
     private builder: ExchangeBuilder,
     private sink: ConnectionSink,
-    o: { limits: Limits; keylog?: KeyLog },
+    o: { limits: Limits; keylog?: KeyLog; lazyHeaders?: boolean },
   ) {
     this.router = new ByteRouter(conn, builder, sink, { ...o, allowTls: true });
   }

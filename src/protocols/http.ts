@@ -112,7 +112,9 @@ interface Building {
   status?: number;
   reason?: string;
   version: string;
+  /** With rawHead: only the fields that frame the body (what headComplete looks at). */
   headers: HttpHeaders;
+  rawHead?: string;
   trailers?: HttpHeaders;
   contentLength?: number;
   chunked?: boolean;
@@ -190,6 +192,65 @@ function pairs(raw: string[]): HttpHeaders {
   const headers: HttpHeaders = new Array(raw.length >> 1);
   for (let i = 0, j = 0; i + 1 < raw.length; i += 2, j++) headers[j] = [raw[i], raw[i + 1]];
   return headers;
+}
+
+/**
+ * Lengths of the header names headComplete looks at: Content-Length (14), Transfer-Encoding (17),
+ * Content-Encoding (16), Connection (10), Upgrade (7).
+ */
+const FRAMING_NAME_LENGTH: readonly boolean[] = (() => {
+  const t: boolean[] = new Array(18).fill(false);
+  for (const n of ['content-length', 'transfer-encoding', 'content-encoding', 'connection', 'upgrade']) t[n.length] = true;
+  return t;
+})();
+
+/** Message.headers of a message that carries rawHead (frozen: never filled in). */
+export const LAZY_HEADERS: HttpHeaders = Object.freeze([]) as unknown as HttpHeaders;
+
+/**
+ * The header fields of a head fastHead accepted (its text: start line and header lines, each ending in
+ * CRLF): the same pairs fastHead made from it, name and value as slices of the text, the value without
+ * the spaces and tabs around it.
+ */
+export function splitHead(s: string): HttpHeaders {
+  const headers: HttpHeaders = [];
+  for (let ls = s.indexOf('\n') + 1, nl = 0; ls < s.length; ls = nl + 1) {
+    nl = s.indexOf('\n', ls);
+    const le = nl - 1;
+    const colon = s.indexOf(':', ls);
+    let vs = colon + 1;
+    while (vs < le && (s.charCodeAt(vs) === SP || s.charCodeAt(vs) === TAB)) vs++;
+    let ve = le;
+    while (ve > vs && (s.charCodeAt(ve - 1) === SP || s.charCodeAt(ve - 1) === TAB)) ve--;
+    headers.push([s.slice(ls, colon), s.slice(vs, ve)]);
+  }
+  return headers;
+}
+
+/** A message's header fields, made from its rawHead when it has one. */
+export function headersOf(m: Message): HttpHeaders {
+  return m.rawHead !== undefined ? splitHead(m.rawHead) : m.headers;
+}
+
+/**
+ * The first value of header `lower` (a name in lower case) in a rawHead, as splitHead would give it,
+ * without making the other fields.
+ */
+export function rawHeaderValue(s: string, lower: string): string | undefined {
+  const n = lower.length;
+  for (let ls = s.indexOf('\n') + 1, nl = 0; ls < s.length; ls = nl + 1) {
+    nl = s.indexOf('\n', ls);
+    const colon = s.indexOf(':', ls);
+    // Latin-1 names keep their length in lower case.
+    if (colon - ls !== n || s.slice(ls, colon).toLowerCase() !== lower) continue;
+    const le = nl - 1;
+    let vs = colon + 1;
+    while (vs < le && (s.charCodeAt(vs) === SP || s.charCodeAt(vs) === TAB)) vs++;
+    let ve = le;
+    while (ve > vs && (s.charCodeAt(ve - 1) === SP || s.charCodeAt(ve - 1) === TAB)) ve--;
+    return s.slice(vs, ve);
+  }
+  return undefined;
 }
 
 function parseError(code: string): Error {
@@ -380,11 +441,15 @@ export class HttpStreamParser {
   private readonly fm = new FrameMap();
   /** The library's state before a start line: the fast head path runs only then. */
   private readonly lineState: string;
+  /** Heads read by fastHead are kept as text (Message.rawHead), their header fields not made. */
+  private readonly lazy: boolean;
 
-  constructor(kind: 'request' | 'response', o: { limits: Limits } & HttpParserEvents) {
+  /** `lazyHeaders`: messages whose head fastHead read carry it as `rawHead` instead of `headers` (see Message). */
+  constructor(kind: 'request' | 'response', o: { limits: Limits; lazyHeaders?: boolean } & HttpParserEvents) {
     this.request = kind === 'request';
     this.lineState = this.request ? 'REQUEST_LINE' : 'RESPONSE_LINE';
     this.limits = o.limits;
+    this.lazy = o.lazyHeaders === true;
     this.events = { onMessage: o.onMessage, onMalformed: o.onMalformed, onTunnel: o.onTunnel, inProgress: o.inProgress };
   }
 
@@ -635,6 +700,7 @@ export class HttpStreamParser {
       info = { versionMajor: +m[1], versionMinor: +m[2], headers: EMPTY_RAW, method: '', url: '', statusCode: +m[3], statusMessage: m[4] };
     }
     const headers: HttpHeaders = [];
+    const lazy = this.lazy;
     let lengths = 0;
     for (let ls = nl + 1; ls < s.length; ls = nl + 1) {
       nl = s.indexOf('\n', ls);
@@ -650,11 +716,15 @@ export class HttpStreamParser {
       while (vs < le && (s.charCodeAt(vs) === SP || s.charCodeAt(vs) === TAB)) vs++;
       let ve = le;
       while (ve > vs && (s.charCodeAt(ve - 1) === SP || s.charCodeAt(ve - 1) === TAB)) ve--;
+      const n = colon - ls;
+      // Lazily, only the fields headComplete may look at (by their name's length) are made.
+      if (lazy && !FRAMING_NAME_LENGTH[n]) continue;
       const name = s.slice(ls, colon);
       // http-parser-js rejects differing Content-Length values: leave any repeated Content-Length to it.
-      if (colon - ls === 14 && name.toLowerCase() === 'content-length' && ++lengths > 1) return -1;
+      if (n === 14 && name.toLowerCase() === 'content-length' && ++lengths > 1) return -1;
       headers.push([name, s.slice(vs, ve)]);
     }
+    if (lazy) this.m!.rawHead = s;
     return this.headComplete(pos + e + 4, info, headers);
   }
 
@@ -697,7 +767,7 @@ export class HttpStreamParser {
     for (let i = 0; i < headers.length; i++) {
       const [name, value] = headers[i];
       const n = name.length;
-      if (n === 14 || n === 17 || n === 16 || n === 10 || n === 7) {
+      if (FRAMING_NAME_LENGTH[n]) {
         const lower = name.toLowerCase();
         if (lower === 'content-length') (cl ??= []).push(value);
         else if (lower === 'transfer-encoding') te = te === null ? value : `${te}, ${value}`;
@@ -938,7 +1008,7 @@ export class HttpStreamParser {
       time,
       firstTime: m.firstTime,
       version: m.version,
-      headers: m.headers,
+      headers: m.rawHead !== undefined ? LAZY_HEADERS : m.headers,
       bodyLength: m.bodyLength,
       body,
       decodedBody,
@@ -953,6 +1023,7 @@ export class HttpStreamParser {
       msg.status = m.status;
       msg.reason = m.reason;
     }
+    if (m.rawHead !== undefined) msg.rawHead = m.rawHead;
     if (m.trailers) msg.trailers = m.trailers;
     if (m.contentLength !== undefined) msg.contentLength = m.contentLength;
     if (m.chunked) msg.chunked = true;

@@ -18,6 +18,7 @@ import { TcpSession, interleave } from '../lib/packets.js';
 import { allSamples, sampleBytes } from '../lib/samples.js';
 import { runCli } from '../lib/run-cli.js';
 import { message } from '../lib/message.js';
+import { LAZY_HEADERS } from '../../src/protocols/http.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'authcap-threads-'));
 
@@ -67,14 +68,23 @@ test('a batch posted to the worker arrives with the same messages, bodies and ex
     ),
     item(message({ kind: 'request', frame: 12, method: 'GET', uri: '/', incomplete: true, bodyTruncated: true }), null, { watermark: -Infinity }),
     item(message({ protocol: 'sip', kind: 'request', frame: 20, method: 'REGISTER', uri: 'sip:x', version: 'SIP/2.0', headers: [['Call-ID', 'c']] }), null, {}, { stream: null }),
+    // A head kept as text (lazyHeaders): the worker makes its fields; checked below.
+    item(message({ kind: 'request', frame: 30, method: 'GET', uri: '/', headers: LAZY_HEADERS, rawHead: 'GET / HTTP/1.1\r\nHost:  a \r\nX-Caf\u00e9: \u00ff\r\n' }), null),
   ];
   const w = new BatchWriter();
   for (const i of items) w.add(i);
-  assert.equal(w.size, 3);
+  assert.equal(w.size, 4);
   assert.equal(w.bodyBytes, 27 + 4 + 11);
   const posted = structuredClone(w.take()); // what postMessage does to it
   assert.equal(w.size, 0);
   const got = readBatch(posted);
+  const lazy = items.pop()!;
+  const made = got.pop()!;
+  assert.deepStrictEqual(made.ctx.req.headers, [['Host', 'a'], ['X-Caf\u00e9', '\u00ff']]);
+  assert.equal(made.ctx.req.rawHead, undefined);
+  const { headers: _h, rawHead: _r, ...rest } = lazy.ctx.req;
+  const { headers: _h2, ...madeRest } = made.ctx.req;
+  assert.deepStrictEqual(madeRest, rest);
   for (let i = 0; i < items.length; i++) {
     const have = got[i];
     assert.deepStrictEqual(have, items[i], `item ${i}`);

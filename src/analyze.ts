@@ -16,7 +16,8 @@ import { KeyLog } from './protocols/tls/keylog.js';
 import { ExchangeBuilder, type UnpairedResponse } from './exchanges/builder.js';
 import { ConnectionHandler, SummaryOnlyHandler, type ClosedConnection, type ConnectionSink } from './exchanges/connection.js';
 import { ExchangeBackend, exchangeOrder, type BackendResult, type ExchangeOutput, type SeqFinding } from './backend/backend.js';
-import { RemoteBackend } from './backend/remote.js';
+import { RemoteBackend, workerHeapLimitMb } from './backend/remote.js';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { JsonHandoff } from './report/json-stream.js';
 import { createNetworkChecks } from './checks/network.js';
 import { createTlsChecks } from './checks/tls.js';
@@ -92,6 +93,27 @@ function problemFinding(p: CaptureProblem, files: string[]): Finding {
   };
 }
 
+/** Total size of the inputs when all are plain files (not stdin, not gzip-compressed); else null. */
+function plainInputBytes(files: string[]): number | null {
+  let total = 0;
+  const head = Buffer.alloc(2);
+  for (const f of files) {
+    if (f === '-') return null;
+    try {
+      const fd = openSync(f, 'r');
+      try {
+        total += fstatSync(fd).size;
+        if (readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b) return null;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return null; // reported when it is read
+    }
+  }
+  return total;
+}
+
 function timeOf(iso: string): number {
   return Date.parse(iso);
 }
@@ -136,7 +158,9 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   };
 
   // ---------------------------------------------------------------- exchanges: checks and output
-  const remote = o.offload ? new RemoteBackend({ options, filtering, redact: o.offload.redact, keepExchanges: o.offload.keepExchanges ?? true }) : null;
+  const remote = o.offload
+    ? new RemoteBackend({ options, filtering, redact: o.offload.redact, keepExchanges: o.offload.keepExchanges ?? true }, { heapLimitMb: workerHeapLimitMb(plainInputBytes(files)) })
+    : null;
   const onExchange = o.onExchange;
   const output = o.output ?? (onExchange ? { prepare: (x: Exchange) => x, write: (x: unknown) => onExchange(x as Exchange) } : undefined);
   const local = remote ? null : new ExchangeBackend(options, { filtering, output });

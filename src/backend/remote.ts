@@ -2,6 +2,7 @@
 // and paces the capture reading so that no more than a few batches wait in the worker.
 
 import { Worker } from 'node:worker_threads';
+import { getHeapStatistics } from 'node:v8';
 import type { JsonHandoff } from '../report/json-stream.js';
 import { makeTempDir, removeTempDir } from '../util/temp.js';
 import type { BackendItem, BackendResult } from './backend.js';
@@ -14,6 +15,20 @@ const BATCH_BYTES = 4 << 20;
 /** Batches posted and not yet acknowledged before reading waits. */
 const MAX_IN_FLIGHT = 4;
 
+/**
+ * The worker's heap limit in MB for inputs of `bytes` uncompressed (null: unknown, e.g. stdin or gzip):
+ * 1 GiB plus half the input, or undefined (V8's default) when that is not below the default. V8 lets
+ * a heap grow to several times its live size before collecting, more so the larger its limit: with the
+ * default (about 4 GiB here) the worker's heap reached 4-5x its live data. This limit stays at more than
+ * 15x the worker's largest live heap measured (under 100 MB for a 1 GiB capture) and cut peak RSS there
+ * by about 65 MB, at no measurable cost in time.
+ */
+export function workerHeapLimitMb(bytes: number | null): number | undefined {
+  if (bytes === null) return undefined;
+  const mb = 1024 + Math.ceil(bytes / (2 << 20));
+  return mb < getHeapStatistics().heap_size_limit / (1 << 20) ? mb : undefined;
+}
+
 export class RemoteBackend {
   private worker: Worker;
   private batch = new BatchWriter();
@@ -24,9 +39,14 @@ export class RemoteBackend {
 
   private spillDir: string;
 
-  constructor(init: Omit<WorkerInit, 'spillDir'>) {
+  /** `heapLimitMb`: the worker's heap limit (workerHeapLimitMb); V8's default when absent. */
+  constructor(init: Omit<WorkerInit, 'spillDir'>, o: { heapLimitMb?: number } = {}) {
     this.spillDir = makeTempDir('authcap-spill-');
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { ...init, spillDir: this.spillDir } satisfies WorkerInit });
+    const limit = o.heapLimitMb;
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), {
+      workerData: { ...init, spillDir: this.spillDir } satisfies WorkerInit,
+      ...(limit !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: limit } } : {}),
+    });
     this.result = new Promise((resolve, reject) => {
       this.worker.on('message', (m: { type: 'ack' } | { type: 'result'; result: BackendResult; findings: WireFindings; json: JsonHandoff }) => {
         if (m.type === 'ack') {
@@ -40,7 +60,11 @@ export class RemoteBackend {
           reject(e as Error);
         }
       });
-      this.worker.on('error', (e) => {
+      this.worker.on('error', (err) => {
+        const e =
+          (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? new Error(`the analysis worker ran out of memory${limit !== undefined ? ` (heap limit ${limit} MB)` : ''}: run again with --threads 1`)
+            : err;
         this.failure = e;
         for (const w of this.waiters.splice(0)) w();
         reject(e);

@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExchangeContext, Message } from '../../src/types.js';
+import { DEFAULT_LIMITS } from '../../src/types.js';
 import { BatchWriter, FindingsWriter, readBatch, readFindings } from '../../src/backend/wire.js';
 import type { SeqFinding } from '../../src/backend/backend.js';
 import type { StubFinding } from '../../src/report/findings-spill.js';
@@ -243,4 +244,28 @@ test('findings written away by the worker read back as the text the writer would
       assert.doesNotMatch(new FindingsReader(spill.file).text(stubs[2].textRef), /abcd1234secret/);
     }
   }
+});
+
+test("the worker's heap limit follows the input size, and running out of it is a clear error", async () => {
+  const { RemoteBackend, workerHeapLimitMb } = await import('../../src/backend/remote.js');
+  const { getHeapStatistics } = await import('node:v8');
+  assert.equal(workerHeapLimitMb(null), undefined);
+  assert.equal(workerHeapLimitMb(0), 1024);
+  assert.equal(workerHeapLimitMb(1 << 30), 1024 + 512);
+  assert.equal(workerHeapLimitMb(200 * (1 << 20) + 1), 1024 + 101);
+  // Never above V8's own limit: none is given instead.
+  assert.equal(workerHeapLimitMb(getHeapStatistics().heap_size_limit * 2), undefined);
+
+  // Exchanges held behind a watermark that never moves (up to the reorder bound) fill a tiny heap.
+  const b = new RemoteBackend({ options: { limits: DEFAULT_LIMITS }, filtering: false, keepExchanges: false, redact: true }, { heapLimitMb: 8 });
+  const headers: [string, string][] = Array.from({ length: 40 }, (_, i) => [`X-Filler-${i}`, 'v'.repeat(60)]);
+  const run = async () => {
+    for (let i = 1; i < 200_000; i++) {
+      b.exchange(item(message({ kind: 'request', frame: i, method: 'GET', uri: `/${i}`, headers }), null, { watermark: -Infinity }));
+      await b.pace();
+    }
+    await b.finish(0);
+  };
+  await assert.rejects(run(), /^Error: the analysis worker ran out of memory \(heap limit 8 MB\): run again with --threads 1$/);
+  b.dispose();
 });

@@ -216,15 +216,19 @@ export function splitHead(s: string): HttpHeaders {
   const headers: HttpHeaders = [];
   for (let ls = s.indexOf('\n') + 1, nl = 0; ls < s.length; ls = nl + 1) {
     nl = s.indexOf('\n', ls);
-    const le = nl - 1;
     const colon = s.indexOf(':', ls);
-    let vs = colon + 1;
-    while (vs < le && (s.charCodeAt(vs) === SP || s.charCodeAt(vs) === TAB)) vs++;
-    let ve = le;
-    while (ve > vs && (s.charCodeAt(ve - 1) === SP || s.charCodeAt(ve - 1) === TAB)) ve--;
-    headers.push([s.slice(ls, colon), s.slice(vs, ve)]);
+    headers.push([s.slice(ls, colon), lineValue(s, colon, nl - 1)]);
   }
   return headers;
+}
+
+/** A header line's value: the text after its colon up to its CR at `le`, without the spaces and tabs around it. */
+function lineValue(s: string, colon: number, le: number): string {
+  let vs = colon + 1;
+  while (vs < le && (s.charCodeAt(vs) === SP || s.charCodeAt(vs) === TAB)) vs++;
+  let ve = le;
+  while (ve > vs && (s.charCodeAt(ve - 1) === SP || s.charCodeAt(ve - 1) === TAB)) ve--;
+  return s.slice(vs, ve);
 }
 
 /** A message's header fields, made from its rawHead when it has one. */
@@ -243,12 +247,7 @@ export function rawHeaderValue(s: string, lower: string): string | undefined {
     const colon = s.indexOf(':', ls);
     // Latin-1 names keep their length in lower case.
     if (colon - ls !== n || s.slice(ls, colon).toLowerCase() !== lower) continue;
-    const le = nl - 1;
-    let vs = colon + 1;
-    while (vs < le && (s.charCodeAt(vs) === SP || s.charCodeAt(vs) === TAB)) vs++;
-    let ve = le;
-    while (ve > vs && (s.charCodeAt(ve - 1) === SP || s.charCodeAt(ve - 1) === TAB)) ve--;
-    return s.slice(vs, ve);
+    return lineValue(s, colon, nl - 1);
   }
   return undefined;
 }
@@ -712,17 +711,13 @@ export class HttpStreamParser {
         const c = s.charCodeAt(i);
         if (c === SP || c === TAB) return -1;
       }
-      let vs = colon + 1;
-      while (vs < le && (s.charCodeAt(vs) === SP || s.charCodeAt(vs) === TAB)) vs++;
-      let ve = le;
-      while (ve > vs && (s.charCodeAt(ve - 1) === SP || s.charCodeAt(ve - 1) === TAB)) ve--;
       const n = colon - ls;
       // Lazily, only the fields headComplete may look at (by their name's length) are made.
       if (lazy && !FRAMING_NAME_LENGTH[n]) continue;
       const name = s.slice(ls, colon);
       // http-parser-js rejects differing Content-Length values: leave any repeated Content-Length to it.
       if (n === 14 && name.toLowerCase() === 'content-length' && ++lengths > 1) return -1;
-      headers.push([name, s.slice(vs, ve)]);
+      headers.push([name, lineValue(s, colon, le)]);
     }
     if (lazy) this.m!.rawHead = s;
     return this.headComplete(pos + e + 4, info, headers);

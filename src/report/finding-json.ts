@@ -384,17 +384,6 @@ export function writeFindingJson(sink: JsonSink, f: Finding, redact: boolean, kn
   }
 }
 
-const scratch = new JsonSink();
-
-/** One finding's text as it sits in the report's "findings" array (see writeFindingJson). */
-export function findingJsonText(f: Finding, redact: boolean, known: readonly string[]): string {
-  scratch.pos = 0;
-  writeFindingJson(scratch, f, redact, known);
-  const text = scratch.toString();
-  if (scratch.buf.length > 1 << 20) scratch.buf = Buffer.allocUnsafe(64 << 10);
-  return text;
-}
-
 /** The generic path for a 401 group: its text inside "unauthorized": {"groups": [...]} (6-space indent). */
 export function genericGroupJsonText(g: unknown): string {
   const pad = ' '.repeat(GROUP_INDENT);

@@ -10,7 +10,6 @@ import type { Finding } from '../types.js';
 import { JsonSink } from './exchange-json.js';
 import { writeFindingJson, writeGroupJson } from './finding-json.js';
 
-export { findingJsonText } from './finding-json.js';
 
 /** A stub's pointer to its text in the findings file: [byte offset, byte length]. */
 export type TextRef = [number, number];
@@ -112,7 +111,6 @@ export class FindingsReader {
   private kept = 0;
   private chunk: number;
   private cacheBytes: number;
-  private scratch = new JsonSink(64 << 10);
 
   /** `sizes`: the chunk size and the bytes of chunks kept (defaults 1 MiB and 4 MiB; smaller in tests). */
   constructor(file: string, sizes: { chunk?: number; cacheBytes?: number } = {}) {
@@ -120,14 +118,6 @@ export class FindingsReader {
     this.cacheBytes = sizes.cacheBytes ?? CACHE_BYTES;
     this.fd = openSync(file, 'r');
     this.size = fstatSync(this.fd).size;
-  }
-
-  /** The text as a string (copyTo's bytes, decoded). */
-  text(ref: TextRef): string {
-    const s = this.scratch;
-    s.pos = 0;
-    this.copyTo(ref, s);
-    return s.buf.toString('utf8', 0, s.pos);
   }
 
   /** The text's bytes (UTF-8, as written) copied to the end of `sink`. */

@@ -19,6 +19,7 @@ import { TcpSession, interleave } from '../lib/packets.js';
 import { allSamples, sampleBytes } from '../lib/samples.js';
 import { runCli } from '../lib/run-cli.js';
 import { message } from '../lib/message.js';
+import { findingJsonText, stubText } from '../lib/stub-text.js';
 import { LAZY_HEADERS } from '../../src/protocols/http.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'authcap-threads-'));
@@ -214,7 +215,7 @@ function writePcap_(file: string, packets: Parameters<typeof writePcap>[0]): voi
 }
 
 test('findings written away by the worker read back as the text the writer would have made', async () => {
-  const { FindingsSpill, FindingsReader, findingJsonText, isStub } = await import('../../src/report/findings-spill.js');
+  const { FindingsSpill, FindingsReader, isStub } = await import('../../src/report/findings-spill.js');
   const spillDir = mkdtempSync(join(tmpdir(), 'authcap-findings-'));
   const findings = [
     { code: 'auth.missing', severity: 'error', message: 'no credentials \u202e here', exchange: 'x1', stream: 3, frames: [5, 7], filter: 'tcp.stream eq 3', evidence: { client: '192.0.2.1', password: 'hunter22' } },
@@ -229,7 +230,7 @@ test('findings written away by the worker read back as the text the writer would
     for (let i = 0; i < findings.length; i++) {
       const f = findings[i] as never;
       assert.ok(isStub(stubs[i]));
-      assert.equal(reader.text(stubs[i].textRef), findingJsonText(f, redact, secrets[(findings[i].exchange ?? '') as string] ?? []), `finding ${i} redact=${redact}`);
+      assert.equal(stubText(reader, stubs[i].textRef), findingJsonText(f, redact, secrets[(findings[i].exchange ?? '') as string] ?? []), `finding ${i} redact=${redact}`);
       // What the gate reads survives in the stub.
       assert.equal(stubs[i].code, findings[i].code);
       assert.equal(stubs[i].severity, findings[i].severity);
@@ -240,8 +241,8 @@ test('findings written away by the worker read back as the text the writer would
     assert.equal(stubs[1].evidence.clientIp, '192.0.2.9');
     reader.close();
     if (redact) {
-      assert.doesNotMatch(new FindingsReader(spill.file).text(stubs[0].textRef), /hunter22/);
-      assert.doesNotMatch(new FindingsReader(spill.file).text(stubs[2].textRef), /abcd1234secret/);
+      assert.doesNotMatch(stubText(new FindingsReader(spill.file), stubs[0].textRef), /hunter22/);
+      assert.doesNotMatch(stubText(new FindingsReader(spill.file), stubs[2].textRef), /abcd1234secret/);
     }
   }
 });

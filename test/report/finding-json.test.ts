@@ -12,13 +12,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Finding } from '../../src/types.js';
-import { findingJsonText, genericPathCount, writeFindingJson, writeGroupJson } from '../../src/report/finding-json.js';
+import { genericPathCount, writeFindingJson, writeGroupJson } from '../../src/report/finding-json.js';
 import { FindingsReader, FindingsSpill, writeGroupsFile } from '../../src/report/findings-spill.js';
 import { JsonSink } from '../../src/report/exchange-json.js';
 import { orderFinding, orderUnauthorizedGroup } from '../../src/report/json.js';
 import { redactFindingForJson } from '../../src/report/redact.js';
 import { safeJsonText } from '../../src/report/sanitize.js';
 import { rng } from '../lib/synthetic.js';
+import { findingJsonText, stubText } from '../lib/stub-text.js';
 
 // ------------------------------------------------------------------ the reference (the generic path)
 
@@ -305,9 +306,9 @@ test('findings file: texts read back in any order, across chunks, past the cache
         const reader = new FindingsReader(file, sizes);
         for (const i of [...order, ...order.slice(0, 50)]) {
           const want = referenceFinding(findings[i], redact, known[findings[i].exchange ?? ''] ?? []);
-          assert.equal(reader.text(stubs[i].textRef), want, `finding ${i} redact=${redact} ${JSON.stringify(sizes)}`);
+          assert.equal(stubText(reader, stubs[i].textRef), want, `finding ${i} redact=${redact} ${JSON.stringify(sizes)}`);
         }
-        assert.throws(() => reader.text([size - 10, 11]), /shorter than expected/);
+        assert.throws(() => stubText(reader, [size - 10, 11]), /shorter than expected/);
         reader.close();
       }
     }

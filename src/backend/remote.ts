@@ -3,6 +3,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
+import { InputError } from '../capture/open.js';
 import type { JsonHandoff } from '../report/json-stream.js';
 import { makeTempDir, removeTempDir } from '../util/temp.js';
 import type { BackendItem, BackendResult } from './backend.js';
@@ -63,7 +64,8 @@ export class RemoteBackend {
       this.worker.on('error', (err) => {
         const e =
           (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY'
-            ? new Error(`the analysis worker ran out of memory${limit !== undefined ? ` (heap limit ${limit} MB)` : ''}: run again with --threads 1`)
+            ? // A one-line error (exit 2), as for what cannot be read: there is a way round it.
+              new InputError(`authcap: the analysis worker ran out of memory${limit !== undefined ? ` (heap limit ${limit} MB)` : ''}: run again with --threads 1`)
             : err;
         this.failure = e;
         for (const w of this.waiters.splice(0)) w();

@@ -7,7 +7,7 @@ import type {
   Message, Report, Stats, TcpConnection, UnauthorizedSummary,
 } from './types.js';
 import { DEFAULT_LIMITS, endpointText } from './types.js';
-import { InputError, readInput } from './capture/open.js';
+import { InputError, plainInputBytes, readInput } from './capture/open.js';
 import { Decoder } from './decode/decoder.js';
 import { TcpTracker } from './flows/tcp-tracker.js';
 import { parseSipDatagram } from './protocols/sip.js';
@@ -17,7 +17,6 @@ import { ExchangeBuilder, type UnpairedResponse } from './exchanges/builder.js';
 import { ConnectionHandler, SummaryOnlyHandler, type ClosedConnection, type ConnectionSink } from './exchanges/connection.js';
 import { ExchangeBackend, exchangeOrder, type BackendResult, type ExchangeOutput, type SeqFinding } from './backend/backend.js';
 import { RemoteBackend, workerHeapLimitMb } from './backend/remote.js';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { JsonHandoff } from './report/json-stream.js';
 import { createNetworkChecks } from './checks/network.js';
 import { createTlsChecks } from './checks/tls.js';
@@ -91,27 +90,6 @@ function problemFinding(p: CaptureProblem, files: string[]): Finding {
     filter: p.frame ? `frame.number == ${p.frame}` : '',
     evidence: { file: files[p.input], ...(p.offset !== undefined ? { offset: p.offset } : {}), ...(p.evidence ?? {}) },
   };
-}
-
-/** Total size of the inputs when all are plain files (not stdin, not gzip-compressed); else null. */
-function plainInputBytes(files: string[]): number | null {
-  let total = 0;
-  const head = Buffer.alloc(2);
-  for (const f of files) {
-    if (f === '-') return null;
-    try {
-      const fd = openSync(f, 'r');
-      try {
-        total += fstatSync(fd).size;
-        if (readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b) return null;
-      } finally {
-        closeSync(fd);
-      }
-    } catch {
-      return null; // reported when it is read
-    }
-  }
-  return total;
 }
 
 function timeOf(iso: string): number {

@@ -3,7 +3,7 @@
 // with backpressure. Anything that makes
 // the input unreadable becomes an InputError with a one-line message naming the file.
 
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { CaptureProblem, InputSummary } from '../types.js';
@@ -15,6 +15,32 @@ export class InputError extends Error {
 }
 
 const CHUNK = 1 << 20;
+
+/** Whether bytes start with the gzip magic number (1f 8b): such an input is gunzipped. */
+function isGzipStart(b: Uint8Array): boolean {
+  return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+}
+
+/** Total size of the inputs when all are plain files (not stdin, not gzip-compressed); else null. */
+export function plainInputBytes(files: string[]): number | null {
+  let total = 0;
+  const head = Buffer.alloc(2);
+  for (const f of files) {
+    if (f === '-') return null;
+    try {
+      const fd = openSync(f, 'r');
+      try {
+        total += fstatSync(fd).size;
+        if (isGzipStart(head.subarray(0, readSync(fd, head, 0, 2, 0)))) return null;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return null; // reported when it is read
+    }
+  }
+  return total;
+}
 
 function fsReason(e: NodeJS.ErrnoException): string {
   switch (e.code) {
@@ -90,7 +116,7 @@ export async function readInput(
       headLen += r.value.length;
     }
     const first = Buffer.concat(head);
-    gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+    gzip = isGzipStart(first);
     async function* all(): AsyncGenerator<Buffer> {
       if (first.length > 0) yield first;
       yield* src;

@@ -58,6 +58,12 @@ class FieldWriter {
     this.buf[this.pos++] = v;
   }
 
+  time(t: Timestamp): void {
+    this.num(t.sec);
+    this.num(t.nsec);
+    this.num(t.digits);
+  }
+
   str(s: string | null | undefined): void {
     if (s === null || s === undefined) {
       this.room(4);
@@ -121,6 +127,10 @@ class FieldReader {
 
   u8(): number {
     return this.buf[this.pos++];
+  }
+
+  time(): Timestamp {
+    return { sec: this.num(), nsec: this.num(), digits: this.num() };
   }
 
   str(): string | null {
@@ -215,14 +225,8 @@ export class BatchWriter {
     );
     f.num(m.firstFrame);
     f.num(m.frame);
-    f.num(t.sec);
-    f.num(t.nsec);
-    f.num(t.digits);
-    if (ft !== t) {
-      f.num(ft.sec);
-      f.num(ft.nsec);
-      f.num(ft.digits);
-    }
+    f.time(t);
+    if (ft !== t) f.time(ft);
     f.str(m.method);
     f.str(m.uri);
     f.numOrNull(m.status);
@@ -271,8 +275,8 @@ function readMessage(r: FieldReader, arena: ArrayBuffer, base: number): Message 
   const bits = r.u8();
   const firstFrame = r.num();
   const frame = r.num();
-  const time: Timestamp = { sec: r.num(), nsec: r.num(), digits: r.num() };
-  const firstTime: Timestamp = bits & 128 ? time : { sec: r.num(), nsec: r.num(), digits: r.num() };
+  const time = r.time();
+  const firstTime = bits & 128 ? time : r.time();
   const method = r.str();
   const uri = r.str();
   const status = r.numOrNull();

@@ -4,7 +4,7 @@
 
 import type {
   AnalysisOptions, CaptureProblem, DecodedPacket, Exchange, ExchangeContext, Finding, InputSummary, Limits,
-  Message, Report, Stats, TcpConnection, UnauthorizedSummary,
+  Message, Report, ReportHead, Stats, TcpConnection, UnauthorizedSummary,
 } from './types.js';
 import { DEFAULT_LIMITS, endpointText } from './types.js';
 import { InputError, plainInputBytes, readInput } from './capture/open.js';
@@ -54,7 +54,16 @@ export interface AnalyzeOptions extends Partial<AnalysisOptions> {
    * thread reads and parses: the result then carries `json`, the text written so far (JsonReportWriter.resume).
    * onExchange is not called.
    */
-  offload?: { redact: boolean; keepExchanges?: boolean };
+  offload?: {
+    redact: boolean;
+    keepExchanges?: boolean;
+    /**
+     * The report's head (tool, inputs, stats) and the exchanges' text, as soon as the worker has written
+     * the last exchange: the report can be started while the cross-exchange checks run. The result's
+     * `json` then carries the same text (with the findings' files), already taken.
+     */
+    onExchanges?(json: JsonHandoff, head: ReportHead): void;
+  };
 }
 
 /**
@@ -339,7 +348,8 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   addFindings(tlsChecks.finish(), true);
   let back: BackendResult;
   let json: JsonHandoff | undefined;
-  if (remote) ({ result: back, json } = await remote.finish(checksSeq));
+  const onExchanges = o.offload?.onExchanges;
+  if (remote) ({ result: back, json } = await remote.finish(checksSeq, onExchanges && ((j, delivered) => onExchanges(j, headOf(delivered)))));
   else back = local!.finish(checksSeq);
 
   if (decoder.stats.fragmentsDropped > 0) hitLimit('fragments', { dropped: decoder.stats.fragmentsDropped });
@@ -364,39 +374,41 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   all.sort((a, b) => (a.finding.frames[0] ?? 0) - (b.finding.frames[0] ?? 0) || a.seq - b.seq || (a.order ?? 0) - (b.order ?? 0));
   const exchanges = back.exchanges.sort(exchangeOrder);
 
-  const bs = builder.stats;
-  const ts = tracker.stats;
-  const stats: Stats = {
-    packets,
-    tcpStreams: tracker.streams,
-    httpRequests: bs.httpRequests,
-    httpResponses: bs.httpResponses,
-    sipRequests: bs.sipRequests,
-    sipResponses: bs.sipResponses,
-    decodedPackets: decoder.stats.decoded,
-    tcpSegments: ts.segments,
-    tcpRetransmissions: ts.retransmissions,
-    tcpOutOfOrder: ts.outOfOrder,
-    tcpGaps: ts.gaps,
-    tcpGapBytes: ts.gapBytes,
-    exchanges: back.delivered,
-    unansweredRequests: bs.unanswered,
-    unpairedResponses: bs.unpaired,
-    sipRetransmissions: bs.sipRetransmissions,
-    ipFragmentsReassembled: decoder.stats.fragmentsReassembled,
-  };
-
   const unauthorized: UnauthorizedSummary = back.unauthorized;
   const report: Report = {
-    tool: { name: 'authcap', version: VERSION },
-    inputs,
-    stats,
+    ...headOf(back.delivered),
     exchanges,
     findings: [...capFindings, ...all.map((x) => x.finding)],
     unauthorized,
     unpairedResponses: unpaired.filter((u) => filters.stream === undefined || u.stream === filters.stream),
   };
   return { report, followed, followEndpoints, json };
+
+  /** The report's first sections, once the input is read and `delivered` exchanges were handed on. */
+  function headOf(delivered: number): ReportHead {
+    const bs = builder.stats;
+    const ts = tracker.stats;
+    const stats: Stats = {
+      packets,
+      tcpStreams: tracker.streams,
+      httpRequests: bs.httpRequests,
+      httpResponses: bs.httpResponses,
+      sipRequests: bs.sipRequests,
+      sipResponses: bs.sipResponses,
+      decodedPackets: decoder.stats.decoded,
+      tcpSegments: ts.segments,
+      tcpRetransmissions: ts.retransmissions,
+      tcpOutOfOrder: ts.outOfOrder,
+      tcpGaps: ts.gaps,
+      tcpGapBytes: ts.gapBytes,
+      exchanges: delivered,
+      unansweredRequests: bs.unanswered,
+      unpairedResponses: bs.unpaired,
+      sipRetransmissions: bs.sipRetransmissions,
+      ipFragmentsReassembled: decoder.stats.fragmentsReassembled,
+    };
+    return { tool: { name: 'authcap', version: VERSION }, inputs, stats };
+  }
 }
 
 function gapFinding(c: ClosedConnection): Finding {

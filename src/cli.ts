@@ -3,8 +3,7 @@
 // (REPORT.md: 0 nothing at or above --fail-on, 1 something is, 2 usage error or unreadable input).
 
 import { availableParallelism } from 'node:os';
-import { createWriteStream, readFileSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { analyze, type AnalyzeOptions, type Filters } from './analyze.js';
@@ -15,6 +14,7 @@ import { VERSION } from './version.js';
 import { redactReport } from './report/redact.js';
 import { renderJson } from './report/json.js';
 import { JsonReportWriter } from './report/json-stream.js';
+import { ReportOutput } from './report/output.js';
 import { headersOf } from './protocols/http.js';
 import { renderTable } from './report/table.js';
 import { renderMarkdown } from './report/markdown.js';
@@ -193,15 +193,33 @@ async function runAnalyze(a: AnalyzeArgs): Promise<number> {
   const offload = a.format === 'json' && twoThreads(a.threads, a.capture);
   let stream = a.format === 'json' && !offload ? new JsonReportWriter({ redact }) : null;
   if (stream) opts.output = { prepare: (x) => stream!.prepare(x), write: (text) => stream!.writePrepared(text as string) };
+  const out = new ReportOutput(a.output);
+  /** With two threads: the report's head and exchanges, written while the worker runs the cross-exchange checks. */
+  let head: Promise<void> | null = null;
   // The compact exchanges the report keeps are only read by the --baseline gate.
-  if (offload) opts.offload = { redact, keepExchanges: baseline !== undefined };
+  if (offload)
+    opts.offload = {
+      redact,
+      keepExchanges: baseline !== undefined,
+      onExchanges(json, h) {
+        stream = JsonReportWriter.resume(json);
+        head = stream.writeHead(h, out.open());
+        head.catch(() => undefined); // awaited below
+      },
+    };
   let raw: Report;
   try {
     const r = await analyze(a.capture, opts);
     raw = r.report;
-    if (r.json) stream = JsonReportWriter.resume(r.json);
+    if (r.json) {
+      if (head) stream!.takeFiles(r.json);
+      else stream = JsonReportWriter.resume(r.json);
+    }
+    await head;
   } catch (e) {
+    await (head as Promise<void> | null)?.catch(() => undefined);
     stream?.dispose();
+    out.abort();
     throw e;
   }
   progress?.done();
@@ -213,17 +231,12 @@ async function runAnalyze(a: AnalyzeArgs): Promise<number> {
   }
   const code = exitCodeFor(report.findings, a['fail-on']);
   if (stream) {
-    const toFile = a.output !== undefined && a.output !== '-';
-    const out = toFile ? createWriteStream(a.output!) : process.stdout;
-    await stream.finish(report, out);
-    if (toFile) {
-      (out as WriteStream).end();
-      await once(out, 'finish');
-    }
+    await stream.finish(report, out.open());
+    await out.close();
     return code;
   }
   const shown = a['show-secrets'] ? report : redactReport(report);
-  const toFile = a.output !== undefined && a.output !== '-';
+  const toFile = out.toFile;
   let text: string;
   switch (a.format) {
     case 'json':

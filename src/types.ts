@@ -310,6 +310,13 @@ export interface Report {
   [extra: string]: unknown;
 }
 
+/** The report's first sections, known once the input is read (before the cross-exchange checks). */
+export interface ReportHead {
+  tool: Report['tool'];
+  inputs: InputSummary[];
+  stats: Stats;
+}
+
 // ---------------------------------------------------------------- flows -> protocols interface
 
 export interface TcpConnection {

@@ -171,12 +171,18 @@ export class ExchangeBackend {
     exchanges.push(this.delivered > FULL_EXCHANGES && accepted(x) ? skeleton(x) : x);
   }
 
+  /** End of the capture: the exchanges still held go out, in order. Gives how many were handed on in all. */
+  drain(): number {
+    while (this.reorder.size) this.deliver(this.reorder.pop()!);
+    return this.delivered;
+  }
+
   /**
-   * End of the capture: the rest in order, the cross-exchange findings (with place `seq`), the summary.
+   * End of the capture: the rest in order (drain), the cross-exchange findings (with place `seq`), the summary.
    * With `replace`, the cross-exchange findings are written away one by one as they are made.
    */
   finish(seq: number): BackendResult {
-    while (this.reorder.size) this.deliver(this.reorder.pop()!);
+    this.drain();
     const findings = this.findings;
     const replace = this.o.replace;
     const keep = (f: Finding) => {

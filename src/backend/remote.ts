@@ -7,8 +7,8 @@ import { InputError } from '../capture/open.js';
 import type { JsonHandoff } from '../report/json-stream.js';
 import { makeTempDir, removeTempDir } from '../util/temp.js';
 import type { BackendItem, BackendResult } from './backend.js';
-import { BatchWriter, readFindings, type WireFindings } from './wire.js';
-import type { ToWorker, WorkerInit } from './worker.js';
+import { BatchWriter, readFindings } from './wire.js';
+import type { FromWorker, ToWorker, WorkerInit } from './worker.js';
 
 /** Exchanges per batch, and body bytes that close a batch early. */
 const BATCH_ITEMS = 256;
@@ -37,6 +37,8 @@ export class RemoteBackend {
   private waiters: (() => void)[] = [];
   private failure: Error | null = null;
   private result: Promise<{ result: BackendResult; json: JsonHandoff }>;
+  /** The exchanges' text, once the worker has written them all (before its cross-exchange checks). */
+  private exchangesDone: ((json: JsonHandoff, delivered: number) => void) | null = null;
 
   private spillDir: string;
 
@@ -48,15 +50,22 @@ export class RemoteBackend {
       workerData: { ...init, spillDir: this.spillDir } satisfies WorkerInit,
       ...(limit !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: limit } } : {}),
     });
+    let exchanges: JsonHandoff | null = null;
     this.result = new Promise((resolve, reject) => {
-      this.worker.on('message', (m: { type: 'ack' } | { type: 'result'; result: BackendResult; findings: WireFindings; json: JsonHandoff }) => {
+      this.worker.on('message', (m: FromWorker) => {
         if (m.type === 'ack') {
           this.inFlight--;
           if (this.inFlight < MAX_IN_FLIGHT) for (const w of this.waiters.splice(0)) w();
           return;
         }
         try {
-          resolve({ result: { ...m.result, findings: readFindings(m.findings) }, json: m.json });
+          if (m.type === 'exchanges') {
+            exchanges = m.json;
+            this.exchangesDone?.(m.json, m.delivered);
+            return;
+          }
+          if (!exchanges) throw new Error('internal: the analysis worker sent its result before the exchanges');
+          resolve({ result: { ...m.result, findings: readFindings(m.findings) }, json: { ...exchanges, ...m.files } });
         } catch (e) {
           reject(e as Error);
         }
@@ -102,7 +111,13 @@ export class RemoteBackend {
     });
   }
 
-  async finish(seq: number): Promise<{ result: BackendResult; json: JsonHandoff }> {
+  /**
+   * End of the input: the worker writes the exchanges still held, then runs the cross-exchange checks.
+   * `onExchanges` gets the exchanges' text (and how many there are) as soon as it is complete, while the
+   * checks run; the result's `json` is that text with the findings' and groups' files.
+   */
+  async finish(seq: number, onExchanges?: (json: JsonHandoff, delivered: number) => void): Promise<{ result: BackendResult; json: JsonHandoff }> {
+    this.exchangesDone = onExchanges ?? null;
     this.flush();
     this.worker.postMessage({ type: 'finish', seq } satisfies ToWorker);
     try {

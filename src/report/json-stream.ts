@@ -3,14 +3,16 @@
 // written synchronously to a temporary file (created at the first chunk, so a small report never
 // makes one). At the end the report is written in the contract's key order (tool, inputs, stats,
 // exchanges, findings, ...), the exchanges copied in between, so memory does not grow with the
-// number of exchanges.
+// number of exchanges. With two threads the head and the exchanges are written first (writeHead), while
+// the worker is still making the cross-exchange findings.
 
-import { closeSync, createReadStream, openSync, unlinkSync } from 'node:fs';
+import { closeSync, openSync, unlinkSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { makeTempDir, removeTempDir, trackTempDir, writeAllSync } from '../util/temp.js';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
-import type { Exchange, Report } from '../types.js';
+import type { Exchange, Report, ReportHead } from '../types.js';
 import { JsonSink, writeExchangeJson } from './exchange-json.js';
 import { renderJson } from './json.js';
 import { redactReport, SecretSet } from './redact.js';
@@ -26,6 +28,35 @@ const FINDINGS_BYTES = 256 << 10;
 const DONE: Promise<void> = Promise.resolve();
 
 const NONE: readonly string[] = Object.freeze([]);
+
+/** The empty exchanges and findings in the text of the report's other sections. */
+const X_MARKER = '\n  "exchanges": [],\n';
+const F_MARKER = '  "findings": [],\n';
+
+/**
+ * A file's bytes to `out`, through one buffer reused from read to read (each write is waited for): copying
+ * hundreds of MB of exchanges makes no garbage while the worker, at its peak, runs the final checks.
+ */
+async function copyFileTo(file: string, out: Writable): Promise<void> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) return;
+      await new Promise<void>((resolve, reject) => out.write(buf.subarray(0, bytesRead), (e) => (e ? reject(e) : resolve())));
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** write(text) for `out`, waiting for 'drain' when it asks to. */
+function writerTo(out: Writable): (s: string | Buffer) => Promise<void> {
+  return async (s) => {
+    if (!out.write(s)) await once(out, 'drain');
+  };
+}
 
 /**
  * The state of a writer that has taken all its exchanges, passed to another thread (structured-clone
@@ -63,6 +94,8 @@ export class JsonReportWriter {
   private groupsFile: string | null = null;
   /** Temporary directories this writer removes when done. */
   private dirs = new Set<string>();
+  /** writeHead() ran: the report's head and exchanges are out. */
+  private headWritten = false;
 
   /** The secrets met in an exchange (written so far), to scrub the findings about it. */
   secretsOf(id: string): readonly string[] {
@@ -152,15 +185,25 @@ export class JsonReportWriter {
     w.count = h.count;
     w.sink.text(h.text);
     w.secretsById = h.secretsById;
-    w.findingsFile = h.findingsFile ?? null;
-    w.groupsFile = h.groupsFile ?? null;
-    if (h.spill) w.spill = { dir: h.spill.dir, file: h.spill.file, fd: openSync(h.spill.file, 'a') };
-    for (const f of [h.spill?.file, w.findingsFile, w.groupsFile]) {
-      if (!f) continue;
-      w.dirs.add(dirname(f));
-      trackTempDir(dirname(f));
+    if (h.spill) {
+      w.spill = { dir: h.spill.dir, file: h.spill.file, fd: openSync(h.spill.file, 'a') };
+      w.own(h.spill.file);
     }
+    w.takeFiles(h);
     return w;
+  }
+
+  /** The findings' and groups' files of a handoff (made after the exchanges were handed over): this writer owns them now. */
+  takeFiles(h: Pick<JsonHandoff, 'findingsFile' | 'groupsFile'>): void {
+    this.findingsFile = h.findingsFile ?? null;
+    this.groupsFile = h.groupsFile ?? null;
+    for (const f of [this.findingsFile, this.groupsFile]) if (f) this.own(f);
+  }
+
+  /** A temporary file's directory is removed with this writer (and when the process exits). */
+  private own(file: string): void {
+    this.dirs.add(dirname(file));
+    trackTempDir(dirname(file));
   }
 
   /** Backpressure for the producer: the temporary file is written synchronously, so nothing waits. */
@@ -175,42 +218,63 @@ export class JsonReportWriter {
    */
   async finish(report: Report, out: Writable): Promise<void> {
     try {
-      await this.writeReport(report, out);
+      if (!this.headWritten) await this.writeHead(report, out);
+      await this.writeRest(report, out);
     } finally {
       this.dispose();
     }
   }
 
-  private async writeReport(report: Report, out: Writable): Promise<void> {
-    const empty: Report = { ...report, exchanges: [], findings: [] };
-    const rest = this.o.redact ? redactReport(empty) : empty;
-    const text = renderJson(rest);
-    const xMarker = '\n  "exchanges": [],\n';
-    const fMarker = '  "findings": [],\n';
-    const at = text.indexOf(xMarker + fMarker);
-    if (at < 0) throw new Error('internal: exchanges/findings keys not found in the JSON report');
-    const write = async (s: string | Buffer) => {
-      if (!out.write(s)) await once(out, 'drain');
-    };
-    await write(text.slice(0, at));
-    if (this.count === 0) await write(xMarker);
-    else {
-      await write('\n  "exchanges": [\n');
-      if (this.spill) {
-        const { dir, file, fd } = this.spill;
-        closeSync(fd);
-        this.spill.fd = -1;
-        for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) await write(chunk as Buffer);
-        unlinkSync(file); // the directory goes at the end (other files may share it)
-        this.dirs.add(dir);
-        this.spill = null;
-      }
-      const rest = Buffer.from(this.sink.buf.subarray(0, this.sink.pos));
-      this.sink = new JsonSink(0);
-      await write(rest);
-      await write('\n  ],\n');
+  /**
+   * The report up to the end of its exchanges (tool, inputs, stats, exchanges), written while the rest is
+   * still being worked out; finish() then writes the rest. Those sections are the same whatever follows
+   * them (nothing in them is redacted: they hold no header or body). The writer takes no exchange after it.
+   */
+  async writeHead(head: ReportHead, out: Writable): Promise<void> {
+    this.headWritten = true;
+    const text = this.sectionsText({ ...head, exchanges: [], findings: [] } as unknown as Report);
+    const write = writerTo(out);
+    await write(text.slice(0, this.markerAt(text)));
+    if (this.count === 0) {
+      await write(X_MARKER);
+      return;
     }
-    if (report.findings.length === 0) await write(fMarker);
+    await write('\n  "exchanges": [\n');
+    if (this.spill) {
+      const { dir, file, fd } = this.spill;
+      closeSync(fd);
+      this.spill.fd = -1;
+      await copyFileTo(file, out);
+      unlinkSync(file); // the directory goes at the end (other files may share it)
+      this.dirs.add(dir);
+      this.spill = null;
+    }
+    const rest = Buffer.from(this.sink.buf.subarray(0, this.sink.pos));
+    this.sink = new JsonSink(0);
+    await write(rest);
+    await write('\n  ],\n');
+  }
+
+  /** The report's sections other than exchanges and findings, redacted as the report is, as JSON text. */
+  private sectionsText(report: Report): string {
+    const empty: Report = { ...report, exchanges: [], findings: [] };
+    return renderJson(this.o.redact ? redactReport(empty) : empty);
+  }
+
+  /** Where the (empty) exchanges and findings are in sectionsText's text. */
+  private markerAt(text: string): number {
+    const at = text.indexOf(X_MARKER + F_MARKER.slice(0, F_MARKER.indexOf(']') + 1));
+    if (at < 0) throw new Error('internal: exchanges/findings keys not found in the JSON report');
+    return at;
+  }
+
+  /** The findings and the sections after them. */
+  private async writeRest(report: Report, out: Writable): Promise<void> {
+    const text = this.sectionsText(report);
+    const at = this.markerAt(text);
+    if (!text.startsWith(X_MARKER + F_MARKER, at)) throw new Error('internal: no section after the findings in the JSON report');
+    const write = writerTo(out);
+    if (report.findings.length === 0) await write(F_MARKER);
     else {
       await write('  "findings": [\n');
       const reader = this.findingsFile ? new FindingsReader(this.findingsFile) : null;
@@ -237,7 +301,7 @@ export class JsonReportWriter {
       }
       await write('\n  ],\n');
     }
-    let tail = text.slice(at + xMarker.length + fMarker.length);
+    let tail = text.slice(at + X_MARKER.length + F_MARKER.length);
     if (this.groupsFile) {
       // The 401 summary's groups were written away: their text goes where the (emptied) array is.
       const gMarker = '\n    "groups": []';
@@ -245,7 +309,7 @@ export class JsonReportWriter {
       const g = u < 0 ? -1 : tail.indexOf(gMarker, u);
       if (g < 0) throw new Error('internal: the unauthorized groups key was not found in the JSON report');
       await write(`${tail.slice(0, g)}\n    "groups": [\n`);
-      for await (const chunk of createReadStream(this.groupsFile, { highWaterMark: 1 << 20 })) await write(chunk as Buffer);
+      await copyFileTo(this.groupsFile, out);
       await write('\n    ]');
       tail = tail.slice(g + gMarker.length);
     }

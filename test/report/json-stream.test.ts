@@ -125,6 +125,40 @@ test('a writer handed over (handoff, structured clone, resume) writes the same r
   assert.equal(spills(), before);
 });
 
+test('the head and exchanges written first (writeHead, as with two threads), then the rest: the same report, byte for byte', async () => {
+  for (const s of allSamples()) {
+    const f = join(dir, `${s.name}.head.pcap`);
+    writeFileSync(f, sampleBytes(s));
+    const args = argsOf(s.args);
+    for (const redact of [true, false]) {
+      for (const memoryBytes of [undefined, 32]) {
+        const xs: Exchange[] = [];
+        const { report } = await analyze([f], { ...args, onExchange: (x) => xs.push(structuredClone(x)) });
+        const whole = new JsonReportWriter({ redact, memoryBytes });
+        for (const x of xs) whole.exchange(x);
+        const want = await finished(whole, report);
+
+        const w = JsonReportWriter.resume(structuredClone((() => {
+          const first = new JsonReportWriter({ redact, memoryBytes });
+          for (const x of xs) first.exchange(x);
+          return first.handoff();
+        })()));
+        const out = new PassThrough();
+        const parts: Buffer[] = [];
+        out.on('data', (d: Buffer) => parts.push(Buffer.from(d)));
+        // Only the head's sections are known when it is written.
+        await w.writeHead({ tool: report.tool, inputs: report.inputs, stats: report.stats }, out);
+        const head = Buffer.concat(parts).toString('utf8');
+        assert.ok(want.startsWith(head), `${s.name}: the head is the report's beginning`);
+        assert.match(head, /\n {2}"exchanges": \[(\n[^]*\n {2}\]|\]),\n$/, `${s.name}: the head ends after the exchanges`);
+        await w.finish(report, out);
+        out.end();
+        assert.equal(Buffer.concat(parts).toString('utf8'), want, `${s.name} redact=${redact} memoryBytes=${memoryBytes}`);
+      }
+    }
+  }
+});
+
 test('a small report makes no temporary file; a large one does, and dispose() removes it', async () => {
   const spills = () => readdirSync(tmpdir()).filter((n) => n.startsWith('authcap-spill-')).length;
   const s = allSamples()[0];

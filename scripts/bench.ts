@@ -1,4 +1,4 @@
-// npm run bench [-- --size 200 --runs 3 --threads auto|1|2 --no-tshark]
+// npm run bench [-- --size 200 --runs 3 --files 1 --threads auto|1|2 --no-tshark]
 // Writes (once, cached in .bench/) a synthetic capture of the given size in MiB with authcap's own writer,
 // then times `authcap --format json` on it (MiB/s, packets/s, peak RSS) and, where tshark is installed,
 // `tshark -r x.pcap -Y http -T fields ...` on the same file, alternating runs, and prints medians and the ratio.
@@ -60,23 +60,33 @@ async function main(): Promise<void> {
   const sizeMb = Number(arg('size', '200'));
   const runs = Number(arg('runs', '3'));
   const withTshark = !process.argv.includes('--no-tshark') && which('tshark');
+  const nFiles = Math.max(1, Math.floor(Number(arg('files', '1'))));
   const dir = join(root, '.bench');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `synthetic-${sizeMb}MiB.pcap`);
-  if (!existsSync(file)) {
+  // One capture of the size, or (--files N) N captures of a share each, written with different seeds
+  // (other connections and sequence numbers, the same hosts): consecutive captures of the same service.
+  const files: string[] = [];
+  for (let i = 0; i < nFiles; i++) {
+    const file = join(dir, nFiles === 1 ? `synthetic-${sizeMb}MiB.pcap` : `synthetic-${sizeMb}MiB-${i + 1}of${nFiles}.pcap`);
+    files.push(file);
+    if (existsSync(file)) continue;
     process.stdout.write(`bench: writing ${file} ...`);
     const t = Date.now();
-    const r = await writeSynthetic(file, sizeMb * 1048576);
+    const r = await writeSynthetic(file, (sizeMb * 1048576) / nFiles, 42 + i);
     process.stdout.write(` ${r.packets} packets, ${r.connections} connections, ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
   }
-  const bytes = statSync(file).size;
+  let bytes = 0;
+  let packets = 0;
+  for (const f of files) {
+    bytes += statSync(f).size;
+    packets += await countPackets(f);
+  }
   const mib = bytes / 1048576;
-  console.log(`bench: ${file} (${mib.toFixed(1)} MiB); machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}`);
-  const packets = await countPackets(file);
+  console.log(`bench: ${files.length === 1 ? files[0] : `${files.length} files`} (${mib.toFixed(1)} MiB); machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}`);
   const threads = arg('threads', 'auto');
-  const authcap = [join(root, 'bin', 'authcap.js'), file, '--format', 'json', '-o', '/dev/null', '--fail-on', 'none', '--no-progress', '--threads', threads];
-  console.log(`bench: ${packets} packets; authcap --format json --threads ${threads}`);
-  const tshark = ['-r', file, '-Y', 'http', '-T', 'fields', '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'http.request.method', '-e', 'http.request.uri', '-e', 'http.response.code'];
+  const authcap = [join(root, 'bin', 'authcap.js'), ...files, '--format', 'json', '-o', '/dev/null', '--fail-on', 'none', '--no-progress', '--threads', threads];
+  console.log(`bench: ${packets} packets; authcap --format json --threads ${threads}${files.length > 1 ? ` on the ${files.length} files at once (tshark: one after the other)` : ''}`);
+  const tsharkOn = (file: string) => ['-r', file, '-Y', 'http', '-T', 'fields', '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'http.request.method', '-e', 'http.request.uri', '-e', 'http.response.code'];
   const a: Run[] = [];
   const t: Run[] = [];
   for (let i = 0; i < runs; i++) {
@@ -85,7 +95,13 @@ async function main(): Promise<void> {
     a.push(ra);
     console.log(`  run ${i + 1}: authcap ${ra.seconds.toFixed(2)} s, ${(mib / ra.seconds).toFixed(1)} MiB/s, ${(packets / ra.seconds / 1000).toFixed(0)} k packets/s, peak RSS ${ra.maxRssMb?.toFixed(0) ?? '?'} MB`);
     if (withTshark) {
-      const rt = await timeIt('tshark', tshark, false);
+      // tshark reads one file per run: its time for several is the sum, its peak RSS the largest.
+      const rt: Run = { seconds: 0, maxRssMb: 0, code: 0 };
+      for (const f of files) {
+        const r = await timeIt('tshark', tsharkOn(f), false);
+        rt.seconds += r.seconds;
+        rt.maxRssMb = Math.max(rt.maxRssMb ?? 0, r.maxRssMb ?? 0);
+      }
       t.push(rt);
       console.log(`  run ${i + 1}: tshark  ${rt.seconds.toFixed(2)} s, ${(mib / rt.seconds).toFixed(1)} MiB/s, peak RSS ${rt.maxRssMb?.toFixed(0) ?? '?'} MB`);
     }

@@ -15,7 +15,7 @@ import { detectStart } from './protocols/detect.js';
 import { KeyLog } from './protocols/tls/keylog.js';
 import { ExchangeBuilder, type UnpairedResponse } from './exchanges/builder.js';
 import { ConnectionHandler, SummaryOnlyHandler, type ClosedConnection, type ConnectionSink } from './exchanges/connection.js';
-import { ExchangeBackend, exchangeOrder, type BackendResult, type ExchangeOutput, type SeqFinding } from './backend/backend.js';
+import type { BackendResult, ExchangeOutput, SeqFinding } from './backend/backend.js';
 import { RemoteBackend, workerHeapLimitMb } from './backend/remote.js';
 import type { JsonHandoff } from './report/json-stream.js';
 import { createNetworkChecks } from './checks/network.js';
@@ -86,6 +86,9 @@ export interface AnalysisResult {
   json?: JsonHandoff;
 }
 
+/** The report's order of exchanges: by request frame, then by id ("x<n>") for requests in the same frame. */
+const exchangeOrder = (a: Exchange, b: Exchange) => a.request.frame - b.request.frame || Number(a.id.slice(1)) - Number(b.id.slice(1));
+
 const SIP_PORTS = new Set([5060, 5061, 5080]);
 
 function problemFinding(p: CaptureProblem, files: string[]): Finding {
@@ -150,7 +153,8 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
     : null;
   const onExchange = o.onExchange;
   const output = o.output ?? (onExchange ? { prepare: (x: Exchange) => x, write: (x: unknown) => onExchange(x as Exchange) } : undefined);
-  const local = remote ? null : new ExchangeBackend(options, { filtering, output });
+  // The checks are loaded only where they run (with two threads, on the worker: not here).
+  const local = remote ? null : new (await import('./backend/backend.js')).ExchangeBackend(options, { filtering, output });
   /** The frame being read (exchanges below it minus REORDER_LAG can be written). */
   let frameNow = 0;
   const followed: FollowedMessage[] = [];

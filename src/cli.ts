@@ -16,10 +16,6 @@ import { renderJson } from './report/json.js';
 import { JsonReportWriter } from './report/json-stream.js';
 import { ReportOutput } from './report/output.js';
 import { headersOf } from './protocols/http.js';
-import { renderTable } from './report/table.js';
-import { renderMarkdown } from './report/markdown.js';
-import { renderHtml } from './report/html.js';
-import { renderFollow } from './report/follow.js';
 import { applyBaseline, applyIgnore, exitCodeFor, type FailOn } from './report/gate.js';
 import { Progress } from './progress.js';
 import { isoTime } from './util/time.js';
@@ -243,13 +239,13 @@ async function runAnalyze(a: AnalyzeArgs): Promise<number> {
       text = renderJson(shown);
       break;
     case 'markdown':
-      text = renderMarkdown(shown);
+      text = (await import('./report/markdown.js')).renderMarkdown(shown);
       break;
     case 'html':
-      text = renderHtml(shown);
+      text = (await import('./report/html.js')).renderHtml(shown);
       break;
     default:
-      text = renderTable(shown, { color: !toFile && useColor(), width: toFile ? 120 : process.stdout.columns || 120 });
+      text = (await import('./report/table.js')).renderTable(shown, { color: !toFile && useColor(), width: toFile ? 120 : process.stdout.columns || 120 });
   }
   write(a.output, text);
   return code;
@@ -282,7 +278,7 @@ async function runFollow(a: CommonArgs): Promise<number> {
       incomplete: m.incomplete,
     }));
   process.stdout.write(
-    renderFollow(a.stream, followEndpoints.client, followEndpoints.server, messages, {
+    (await import('./report/follow.js')).renderFollow(a.stream, followEndpoints.client, followEndpoints.server, messages, {
       color: useColor(),
       showSecrets: a['show-secrets'],
       maxBody: 4096,

@@ -100,9 +100,6 @@ function accepted(x: Exchange): boolean {
   return isAcceptedStatus(x.response?.status);
 }
 
-export const exchangeOrder = (a: Exchange, b: Exchange) =>
-  a.request.frame - b.request.frame || Number(a.id.slice(1)) - Number(b.id.slice(1));
-
 export class ExchangeBackend {
   private checks;
   private findings: SeqFinding[] = [];

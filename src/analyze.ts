@@ -15,9 +15,10 @@ import { detectStart } from './protocols/detect.js';
 import { KeyLog } from './protocols/tls/keylog.js';
 import { ExchangeBuilder, type UnpairedResponse } from './exchanges/builder.js';
 import { ConnectionHandler, SummaryOnlyHandler, type ClosedConnection, type ConnectionSink } from './exchanges/connection.js';
-import type { BackendResult, ExchangeOutput, SeqFinding } from './backend/backend.js';
-import { RemoteBackend, workerHeapLimitMb } from './backend/remote.js';
+import type { BackendItem, BackendResult, ExchangeOutput, SeqFinding } from './backend/backend.js';
+import { BatchSender, RemoteBackend, workerHeapLimitMb } from './backend/remote.js';
 import type { JsonHandoff } from './report/json-stream.js';
+import type { MessagePort } from 'node:worker_threads';
 import { createNetworkChecks } from './checks/network.js';
 import { createTlsChecks } from './checks/tls.js';
 import { VERSION } from './version.js';
@@ -63,6 +64,11 @@ export interface AnalyzeOptions extends Partial<AnalysisOptions> {
      * `json` then carries the same text (with the findings' files), already taken.
      */
     onExchanges?(json: JsonHandoff, head: ReportHead): void;
+    /**
+     * The back-end worker is another thread's: batches go through this port (a RemoteBackend's `connect()`),
+     * and the reading side stops when the input is read (analyzeReading).
+     */
+    port?: MessagePort;
   };
 }
 
@@ -109,8 +115,32 @@ function timeOf(iso: string): number {
 }
 
 export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<AnalysisResult> {
+  if (o.offload?.port) throw new Error('internal: analyze() with a port: use analyzeReading()');
+  return (await pipeline(files, o)) as AnalysisResult;
+}
+
+/**
+ * The reading side alone, for a thread of its own: batches go to the back-end worker through `offload.port`
+ * (see backend/front.ts), and what the report needs from this side is returned once the input is read.
+ */
+export async function analyzeReading(files: string[], o: AnalyzeOptions & { offload: { port: MessagePort } }): Promise<FrontResult> {
+  return ((await pipeline(files, o)) as { front: FrontResult }).front;
+}
+
+/** The checks' options, from analyze()'s. */
+export function analysisOptions(o: AnalyzeOptions): AnalysisOptions {
   const limits: Limits = { ...DEFAULT_LIMITS, ...(o.limits ?? {}) };
-  const options: AnalysisOptions = { limits, password: o.password, user: o.user, key: o.key };
+  return { limits, password: o.password, user: o.user, key: o.key };
+}
+
+/** Some filter is on (the report keeps only some exchanges and findings). */
+export function isFiltering(filters: Filters): boolean {
+  return !!(filters.hosts?.length || filters.ports?.length || filters.stream !== undefined || filters.since || filters.until);
+}
+
+async function pipeline(files: string[], o: AnalyzeOptions): Promise<AnalysisResult | { front: FrontResult }> {
+  const options = analysisOptions(o);
+  const limits = options.limits;
   const filters = o.filters ?? {};
   /** Findings made here, each with the place of the event that made it (the back end's are merged in). */
   const findings: SeqFinding[] = [];
@@ -132,7 +162,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   const timeWanted = (iso: string) =>
     (!filters.since || timeOf(iso) >= filters.since.getTime()) && (!filters.until || timeOf(iso) < filters.until.getTime());
   const timeFiltered = !!(filters.since || filters.until);
-  const filtering = !!(hostSet || portSet || filters.stream !== undefined || timeFiltered);
+  const filtering = isFiltering(filters);
 
   const addFindings = (fs: Finding[], kept: boolean) => {
     const at = seq++;
@@ -148,13 +178,17 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   };
 
   // ---------------------------------------------------------------- exchanges: checks and output
-  const remote = o.offload
+  // Two threads: the back-end worker is this thread's (RemoteBackend), or another thread's, reached
+  // through offload.port (BatchSender; see backend/front.ts). Either way exchanges go out in batches.
+  const port = o.offload?.port;
+  const remote = o.offload && !port
     ? new RemoteBackend({ options, filtering, redact: o.offload.redact, keepExchanges: o.offload.keepExchanges ?? true }, { heapLimitMb: workerHeapLimitMb(plainInputBytes(files)) })
     : null;
+  const sender: { exchange(item: BackendItem): void; pace(): Promise<void> | undefined } | null = port ? new BatchSender(port) : remote;
   const onExchange = o.onExchange;
   const output = o.output ?? (onExchange ? { prepare: (x: Exchange) => x, write: (x: unknown) => onExchange(x as Exchange) } : undefined);
   // The checks are loaded only where they run (with two threads, on the worker: not here).
-  const local = remote ? null : new (await import('./backend/backend.js')).ExchangeBackend(options, { filtering, output });
+  const local = sender ? null : new (await import('./backend/backend.js')).ExchangeBackend(options, { filtering, output });
   /** The frame being read (exchanges below it minus REORDER_LAG can be written). */
   let frameNow = 0;
   const followed: FollowedMessage[] = [];
@@ -172,7 +206,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
         (timeFiltered ? timeWanted(isoTime(ctx.req.time)) : true);
       const watermark = Math.min(builder.minPendingFrame(), frameNow - REORDER_LAG);
       const item = { ctx, kept, seq: seq++, watermark };
-      if (remote) remote.exchange(item);
+      if (sender) sender.exchange(item);
       else local!.exchange(item);
       if (o.follow !== undefined && ex.stream === o.follow && ctx.transport === 'tcp') {
         followEndpoints ??= { client: ex.client, server: ex.server };
@@ -183,7 +217,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
     onUnpaired(r) {
       if (unpaired.length < 10_000) unpaired.push(r);
     },
-  }, { noJson: remote !== null });
+  }, { noJson: sender !== null });
 
   const malformedByStream = new Map<string, Finding>();
   const sink: ConnectionSink = {
@@ -248,7 +282,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
             // Keys given on the command line or met in a pcapng Decryption Secrets Block so far.
             keylog: o.keylog !== undefined || keylog.size > 0 ? keylog : undefined,
             // With the second thread, heads travel as text and the worker makes their header fields.
-            lazyHeaders: remote !== null,
+            lazyHeaders: sender !== null,
           })
         : new SummaryOnlyHandler(sink),
     onLimit: (what, detail) => hitLimit(what, detail),
@@ -331,7 +365,7 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
           keylog.addDecryptionSecrets(type, data);
         },
         onProgress: o.onProgress ? (bytes) => o.onProgress!({ bytes, packets, file }) : undefined,
-        pace: remote ? () => remote.pace() : undefined,
+        pace: sender ? () => sender.pace() : undefined,
       });
       inputs.push(r.summary);
       frame = r.nextFrame;
@@ -350,49 +384,14 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
   addFindings([...udpMalformed.values()], true);
   const checksSeq = seq++;
   addFindings(tlsChecks.finish(), true);
-  let back: BackendResult;
-  let json: JsonHandoff | undefined;
-  const onExchanges = o.offload?.onExchanges;
-  if (remote) ({ result: back, json } = await remote.finish(checksSeq, onExchanges && ((j, delivered) => onExchanges(j, headOf(delivered)))));
-  else back = local!.finish(checksSeq);
-
   if (decoder.stats.fragmentsDropped > 0) hitLimit('fragments', { dropped: decoder.stats.fragmentsDropped });
-  const limitSeq = seq++;
-  for (const [what, n] of limitHits) {
-    findings.push({ seq: limitSeq, finding: {
-      code: 'limit.reached',
-      severity: 'warning',
-      message: `The ${what} limit was reached ${n} time(s); some data was not analysed (raise it with --max-${what}).`,
-      exchange: null,
-      stream: null,
-      frames: [],
-      filter: '',
-      // The detail first: some carry their own `limit` (the configured number), which must not hide the name.
-      evidence: { ...(limitDetail.get(what) ?? {}), limit: what, count: n },
-    } });
-  }
 
-  const capFindings = problems.map((p) => problemFinding(p, files));
-  // In frame order; ties in the order of the events that made them (the sort is stable).
-  const all = findings.concat(back.findings);
-  all.sort((a, b) => (a.finding.frames[0] ?? 0) - (b.finding.frames[0] ?? 0) || a.seq - b.seq || (a.order ?? 0) - (b.order ?? 0));
-  const exchanges = back.exchanges.sort(exchangeOrder);
-
-  const unauthorized: UnauthorizedSummary = back.unauthorized;
-  const report: Report = {
-    ...headOf(back.delivered),
-    exchanges,
-    findings: [...capFindings, ...all.map((x) => x.finding)],
-    unauthorized,
-    unpairedResponses: unpaired.filter((u) => filters.stream === undefined || u.stream === filters.stream),
-  };
-  return { report, followed, followEndpoints, json };
-
-  /** The report's first sections, once the input is read and `delivered` exchanges were handed on. */
-  function headOf(delivered: number): ReportHead {
-    const bs = builder.stats;
-    const ts = tracker.stats;
-    const stats: Stats = {
+  const bs = builder.stats;
+  const ts = tracker.stats;
+  // What the report needs from this side once the input is read (plain data: it may go to another thread).
+  const front: FrontResult = {
+    inputs,
+    counts: {
       packets,
       tcpStreams: tracker.streams,
       httpRequests: bs.httpRequests,
@@ -405,14 +404,103 @@ export async function analyze(files: string[], o: AnalyzeOptions = {}): Promise<
       tcpOutOfOrder: ts.outOfOrder,
       tcpGaps: ts.gaps,
       tcpGapBytes: ts.gapBytes,
-      exchanges: delivered,
       unansweredRequests: bs.unanswered,
       unpairedResponses: bs.unpaired,
       sipRetransmissions: bs.sipRetransmissions,
       ipFragmentsReassembled: decoder.stats.fragmentsReassembled,
-    };
-    return { tool: { name: 'authcap', version: VERSION }, inputs, stats };
+    },
+    findings,
+    seq,
+    limits: [...limitHits].map(([what, n]) => ({ what, n, detail: limitDetail.get(what) ?? {} })),
+    problems,
+    files,
+    unpaired: unpaired.filter((u) => filters.stream === undefined || u.stream === filters.stream),
+  };
+  if (port) {
+    // Another thread owns the worker: it gets the result and assembles the report (assembleReport).
+    (sender as BatchSender).finish(checksSeq);
+    return { front };
   }
+  let back: BackendResult;
+  let json: JsonHandoff | undefined;
+  const onExchanges = o.offload?.onExchanges;
+  if (remote) ({ result: back, json } = await remote.finish(checksSeq, onExchanges && ((j, delivered) => onExchanges(j, reportHead(front, delivered)))));
+  else back = local!.finish(checksSeq);
+  return { report: assembleReport(front, back), followed, followEndpoints, json };
+}
+
+/** What the reading side hands over for the report once the input is read (structured-clone safe). */
+export interface FrontResult {
+  inputs: InputSummary[];
+  /** The stats, but for the exchanges handed on (the back end's count), in the report's key order around it. */
+  counts: Omit<Stats, 'exchanges'> & Record<string, number>;
+  /** Findings made on the reading side, each with the place of the event that made it. */
+  findings: SeqFinding[];
+  /** The next event place (the limit findings take it). */
+  seq: number;
+  limits: { what: string; n: number; detail: Record<string, unknown> }[];
+  problems: CaptureProblem[];
+  files: string[];
+  unpaired: UnpairedResponse[];
+}
+
+/** The report's first sections once the input is read and `delivered` exchanges were handed on. */
+export function reportHead(front: FrontResult, delivered: number): ReportHead {
+  const c = front.counts;
+  const stats: Stats = {
+    packets: c.packets,
+    tcpStreams: c.tcpStreams,
+    httpRequests: c.httpRequests,
+    httpResponses: c.httpResponses,
+    sipRequests: c.sipRequests,
+    sipResponses: c.sipResponses,
+    decodedPackets: c.decodedPackets,
+    tcpSegments: c.tcpSegments,
+    tcpRetransmissions: c.tcpRetransmissions,
+    tcpOutOfOrder: c.tcpOutOfOrder,
+    tcpGaps: c.tcpGaps,
+    tcpGapBytes: c.tcpGapBytes,
+    exchanges: delivered,
+    unansweredRequests: c.unansweredRequests,
+    unpairedResponses: c.unpairedResponses,
+    sipRetransmissions: c.sipRetransmissions,
+    ipFragmentsReassembled: c.ipFragmentsReassembled,
+  };
+  return { tool: { name: 'authcap', version: VERSION }, inputs: front.inputs, stats };
+}
+
+/** The report from the reading side's part and the back end's result. */
+export function assembleReport(front: FrontResult, back: BackendResult): Report {
+  const findings = front.findings.slice();
+  const limitSeq = front.seq;
+  for (const { what, n, detail } of front.limits) {
+    findings.push({ seq: limitSeq, finding: {
+      code: 'limit.reached',
+      severity: 'warning',
+      message: `The ${what} limit was reached ${n} time(s); some data was not analysed (raise it with --max-${what}).`,
+      exchange: null,
+      stream: null,
+      frames: [],
+      filter: '',
+      // The detail first: some carry their own `limit` (the configured number), which must not hide the name.
+      evidence: { ...detail, limit: what, count: n },
+    } });
+  }
+
+  const capFindings = front.problems.map((p) => problemFinding(p, front.files));
+  // In frame order; ties in the order of the events that made them (the sort is stable).
+  const all = findings.concat(back.findings);
+  all.sort((a, b) => (a.finding.frames[0] ?? 0) - (b.finding.frames[0] ?? 0) || a.seq - b.seq || (a.order ?? 0) - (b.order ?? 0));
+  const exchanges = back.exchanges.sort(exchangeOrder);
+
+  const unauthorized: UnauthorizedSummary = back.unauthorized;
+  return {
+    ...reportHead(front, back.delivered),
+    exchanges,
+    findings: [...capFindings, ...all.map((x) => x.finding)],
+    unauthorized,
+    unpairedResponses: front.unpaired,
+  };
 }
 
 function gapFinding(c: ClosedConnection): Finding {

@@ -1,7 +1,7 @@
 // The front end's side of the back-end worker (worker.ts): batches the completed exchanges, posts them,
 // and paces the capture reading so that no more than a few batches wait in the worker.
 
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort, type Transferable } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
 import { InputError } from '../capture/open.js';
 import type { JsonHandoff } from '../report/json-stream.js';
@@ -30,64 +30,29 @@ export function workerHeapLimitMb(bytes: number | null): number | undefined {
   return mb < getHeapStatistics().heap_size_limit / (1 << 20) ? mb : undefined;
 }
 
-export class RemoteBackend {
-  private worker: Worker;
+/** Where batches go and acknowledgements come from: the worker itself, or a port connected to it. */
+interface BatchTarget {
+  postMessage(m: unknown, transfer?: readonly Transferable[]): void;
+  on(event: 'message', listener: (m: FromWorker) => void): unknown;
+}
+
+/**
+ * The reading side's end: batches the completed exchanges, posts them, and paces the reading so that no
+ * more than a few batches wait in the worker. Runs where the capture is read (this thread, or the reading
+ * thread of backend/front.ts, through a port).
+ */
+export class BatchSender {
   private batch = new BatchWriter();
   private inFlight = 0;
   private waiters: (() => void)[] = [];
   private failure: Error | null = null;
-  private result: Promise<{ result: BackendResult; json: JsonHandoff }>;
-  /** The exchanges' text, once the worker has written them all (before its cross-exchange checks). */
-  private exchangesDone: ((json: JsonHandoff, delivered: number) => void) | null = null;
 
-  private spillDir: string;
-
-  /** `heapLimitMb`: the worker's heap limit (workerHeapLimitMb); V8's default when absent. */
-  constructor(init: Omit<WorkerInit, 'spillDir'>, o: { heapLimitMb?: number } = {}) {
-    this.spillDir = makeTempDir('authcap-spill-');
-    const limit = o.heapLimitMb;
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), {
-      workerData: { ...init, spillDir: this.spillDir } satisfies WorkerInit,
-      ...(limit !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: limit } } : {}),
+  constructor(private target: BatchTarget) {
+    target.on('message', (m) => {
+      if (m.type !== 'ack') return;
+      this.inFlight--;
+      if (this.inFlight < MAX_IN_FLIGHT) for (const w of this.waiters.splice(0)) w();
     });
-    let exchanges: JsonHandoff | null = null;
-    this.result = new Promise((resolve, reject) => {
-      this.worker.on('message', (m: FromWorker) => {
-        if (m.type === 'ack') {
-          this.inFlight--;
-          if (this.inFlight < MAX_IN_FLIGHT) for (const w of this.waiters.splice(0)) w();
-          return;
-        }
-        try {
-          if (m.type === 'exchanges') {
-            exchanges = m.json;
-            this.exchangesDone?.(m.json, m.delivered);
-            return;
-          }
-          if (!exchanges) throw new Error('internal: the analysis worker sent its result before the exchanges');
-          resolve({ result: { ...m.result, findings: readFindings(m.findings) }, json: { ...exchanges, ...m.files } });
-        } catch (e) {
-          reject(e as Error);
-        }
-      });
-      this.worker.on('error', (err) => {
-        const e =
-          (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY'
-            ? // A one-line error (exit 2), as for what cannot be read: there is a way round it.
-              new InputError(`authcap: the analysis worker ran out of memory${limit !== undefined ? ` (heap limit ${limit} MB)` : ''}: run again with --threads 1`)
-            : err;
-        this.failure = e;
-        for (const w of this.waiters.splice(0)) w();
-        reject(e);
-      });
-      this.worker.on('exit', (code) => {
-        const e = new Error(`internal: the analysis worker stopped (exit code ${code})`);
-        this.failure ??= e;
-        for (const w of this.waiters.splice(0)) w();
-        reject(e);
-      });
-    });
-    this.result.catch(() => undefined); // handled where awaited
   }
 
   exchange(item: BackendItem): void {
@@ -99,7 +64,7 @@ export class RemoteBackend {
     if (!this.batch.size) return;
     const batch = this.batch.take();
     this.inFlight++;
-    this.worker.postMessage({ type: 'batch', batch } satisfies ToWorker, [batch.arena]);
+    this.target.postMessage({ type: 'batch', batch } satisfies ToWorker, [batch.arena]);
   }
 
   /** Resolves when the worker has caught up enough for reading to go on; undefined when it need not wait. */
@@ -111,15 +76,118 @@ export class RemoteBackend {
     });
   }
 
+  /** The input is read: the last batch, then the end (the worker writes the rest and runs the final checks). */
+  finish(seq: number): void {
+    this.flush();
+    this.target.postMessage({ type: 'finish', seq } satisfies ToWorker);
+  }
+
+  /** The worker failed: reading stops at its next pace(). */
+  fail(e: Error): void {
+    this.failure ??= e;
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+export class RemoteBackend {
+  private worker: Worker;
+  /** Batches from this thread; null when they come through `senderPort` from another thread. */
+  private sender: BatchSender | null;
+  private senderPort: MessagePort | null = null;
+  private failure: Error | null = null;
+  private result: Promise<{ result: BackendResult; json: JsonHandoff }>;
+  /** The exchanges' text, once the worker has written them all (before its cross-exchange checks). */
+  private exchanges: { json: JsonHandoff; delivered: number } | null = null;
+  private exchangesDone: ((json: JsonHandoff, delivered: number) => void) | null = null;
+
+  private spillDir: string;
+
+  /**
+   * `heapLimitMb`: the worker's heap limit (workerHeapLimitMb); V8's default when absent. `separateSender`:
+   * the batches come from another thread, through the port takeSenderPort() gives (a BatchSender there).
+   */
+  constructor(init: Omit<WorkerInit, 'spillDir' | 'port'>, o: { heapLimitMb?: number; separateSender?: boolean } = {}) {
+    this.spillDir = makeTempDir('authcap-spill-');
+    const limit = o.heapLimitMb;
+    const channel = o.separateSender ? new MessageChannel() : null;
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), {
+      workerData: { ...init, spillDir: this.spillDir, port: channel?.port2 } satisfies WorkerInit,
+      transferList: channel ? [channel.port2] : [],
+      ...(limit !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: limit } } : {}),
+    });
+    this.senderPort = channel?.port1 ?? null;
+    this.sender = channel ? null : new BatchSender(this.worker);
+    this.result = new Promise((resolve, reject) => {
+      this.worker.on('message', (m: FromWorker) => {
+        try {
+          if (m.type === 'ack') return;
+          if (m.type === 'exchanges') {
+            this.exchanges = { json: m.json, delivered: m.delivered };
+            this.exchangesDone?.(m.json, m.delivered);
+            return;
+          }
+          if (!this.exchanges) throw new Error('internal: the analysis worker sent its result before the exchanges');
+          resolve({ result: { ...m.result, findings: readFindings(m.findings) }, json: { ...this.exchanges.json, ...m.files } });
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
+      this.worker.on('error', (err) => {
+        const e =
+          (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY'
+            ? // A one-line error (exit 2), as for what cannot be read: there is a way round it.
+              new InputError(`authcap: the analysis worker ran out of memory${limit !== undefined ? ` (heap limit ${limit} MB)` : ''}: run again with --threads 1`)
+            : err;
+        this.fail(e);
+        reject(e);
+      });
+      this.worker.on('exit', (code) => {
+        const e = new Error(`internal: the analysis worker stopped (exit code ${code})`);
+        this.fail(e);
+        reject(e);
+      });
+    });
+    this.result.catch(() => undefined); // handled where awaited
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    this.sender?.fail(e);
+  }
+
+  /** `listener` gets the error if the worker fails (it is also what finish() rejects with). */
+  onFailure(listener: (e: Error) => void): void {
+    this.result.catch(listener);
+  }
+
+  /** With `separateSender`: the port for the BatchSender of the thread that reads (once). */
+  takeSenderPort(): MessagePort {
+    const p = this.senderPort;
+    if (!p) throw new Error('internal: no sender port to take');
+    this.senderPort = null;
+    return p;
+  }
+
+  exchange(item: BackendItem): void {
+    this.sender!.exchange(item);
+  }
+
+  /** Resolves when the worker has caught up enough for reading to go on; undefined when it need not wait. */
+  pace(): Promise<void> | undefined {
+    if (this.failure) throw this.failure;
+    return this.sender!.pace();
+  }
+
   /**
    * End of the input: the worker writes the exchanges still held, then runs the cross-exchange checks.
    * `onExchanges` gets the exchanges' text (and how many there are) as soon as it is complete, while the
-   * checks run; the result's `json` is that text with the findings' and groups' files.
+   * checks run; the result's `json` is that text with the findings' and groups' files. With
+   * `separateSender`, the other thread's BatchSender has ended the input (`seq` is then unused).
    */
   async finish(seq: number, onExchanges?: (json: JsonHandoff, delivered: number) => void): Promise<{ result: BackendResult; json: JsonHandoff }> {
     this.exchangesDone = onExchanges ?? null;
-    this.flush();
-    this.worker.postMessage({ type: 'finish', seq } satisfies ToWorker);
+    if (this.exchanges && onExchanges) onExchanges(this.exchanges.json, this.exchanges.delivered);
+    this.sender?.finish(seq);
     try {
       const r = await this.result;
       this.stop();
@@ -140,6 +208,7 @@ export class RemoteBackend {
   /** Stop the worker and remove what it wrote (after an error). */
   dispose(): void {
     this.stop();
+    this.senderPort?.close();
     removeTempDir(this.spillDir);
   }
 }

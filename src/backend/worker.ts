@@ -3,7 +3,7 @@
 // itself; at the end it hands the exchanges' text over (the front end writes it into the report), then
 // runs the cross-exchange checks and returns the findings and summaries.
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { AnalysisOptions } from '../types.js';
 import { JsonReportWriter, type JsonHandoff } from '../report/json-stream.js';
 import { FindingsSpill, writeGroupsFile } from '../report/findings-spill.js';
@@ -19,6 +19,8 @@ export interface WorkerInit {
   redact: boolean;
   /** An empty directory for the report's temporary file, made (and removed on failure) by the front end. */
   spillDir: string;
+  /** Where batches come from and acknowledgements go, when not the parent (a thread of its own reads). */
+  port?: MessagePort;
 }
 
 export type ToWorker = { type: 'batch'; batch: WireBatch } | { type: 'finish'; seq: number };
@@ -30,7 +32,9 @@ export type FromWorker =
   | { type: 'result'; result: BackendResult; findings: WireFindings; files: { findingsFile: string | null; groupsFile: string | null } };
 
 const init = workerData as WorkerInit;
+/** The exchanges' text and the result go to the parent; batches come from `input` (the parent, or the reading thread). */
 const port = parentPort!;
+const input = init.port ?? port;
 const writer = new JsonReportWriter({ redact: init.redact, dir: init.spillDir });
 /** The secrets met in each exchange: the writer's while it takes exchanges, then those it handed over. */
 let secretsOf = (id: string): readonly string[] => writer.secretsOf(id);
@@ -46,10 +50,10 @@ const backend = new ExchangeBackend(init.options, {
   replace: (f) => spill.add(f),
 });
 
-port.on('message', (m: ToWorker) => {
+input.on('message', (m: ToWorker) => {
   if (m.type === 'batch') {
     for (const item of readBatch(m.batch)) backend.exchange(item);
-    port.postMessage({ type: 'ack' });
+    input.postMessage({ type: 'ack' } satisfies FromWorker);
     return;
   }
   // The exchanges first: the front end writes them into the report while the cross-exchange checks run.
@@ -69,5 +73,6 @@ port.on('message', (m: ToWorker) => {
   // back in that binary form; the rest of the result is cloned.
   const findings = findingsOut.take();
   port.postMessage({ type: 'result', result, findings, files } satisfies FromWorker, [findings.arena]);
+  if (input !== port) input.close();
   port.close();
 });

@@ -1,10 +1,10 @@
-// The second thread (--threads 2): what the front end posts arrives intact, the report is the same
-// byte for byte as on one thread, and exchanges stay in request-frame order even when a request
-// completes long after it began.
+// The second thread (--threads 2) and the third (--threads 3: the reading on a thread of its own): what
+// the front end posts arrives intact, the report is the same byte for byte as on one thread, and
+// exchanges stay in request-frame order even when a request completes long after it began.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExchangeContext, Message } from '../../src/types.js';
@@ -145,21 +145,60 @@ test('minPendingFrame: requests waiting for an answer and requests being assembl
   assert.equal(b.minPendingFrame(), Infinity);
 });
 
-test('--threads 2 writes the same report as --threads 1 on every sample, redacted and not', () => {
+test('--threads 2 and 3 write the same report as --threads 1 on every sample, redacted and not', () => {
   for (const s of allSamples()) {
     const f = join(dir, `${s.name}.pcap`);
     writeFileSync(f, sampleBytes(s));
     for (const extra of [[], ['--show-secrets']]) {
       const one = runCli([f, ...s.args, ...extra, '--format', 'json', '--threads', '1']);
-      const two = runCli([f, ...s.args, ...extra, '--format', 'json', '--threads', '2']);
       assert.ok(one.stdout.length > 100, `${s.name}: a report`);
-      assert.equal(two.code, one.code, `${s.name} ${extra}: exit code`);
-      assert.equal(two.stdout, one.stdout, `${s.name} ${extra}: same bytes`);
+      for (const threads of ['2', '3']) {
+        const more = runCli([f, ...s.args, ...extra, '--format', 'json', '--threads', threads]);
+        assert.equal(more.code, one.code, `${s.name} ${extra} threads ${threads}: exit code`);
+        assert.equal(more.stdout, one.stdout, `${s.name} ${extra} threads ${threads}: same bytes`);
+      }
     }
   }
 });
 
-test('--threads 2: the gate (--fail-on, --ignore, --baseline) decides as with one thread', () => {
+test('--threads 3: filters, stdin (read here, on two threads) and -o give what one thread gives', () => {
+  const s = allSamples().find((x) => x.name === 'digest-wrong-password') ?? allSamples()[0];
+  const f = join(dir, `${s.name}-three.pcap`);
+  writeFileSync(f, sampleBytes(s));
+  const one = runCli([f, ...s.args, '--format', 'json', '--threads', '1']);
+  const stream = JSON.parse(one.stdout).exchanges[0].stream as number;
+  for (const filter of [['--stream', String(stream)], ['--since', '2000-01-01T00:00:00Z'], ['--port', '1']]) {
+    const a = runCli([f, ...s.args, ...filter, '--format', 'json', '--threads', '1']);
+    const b = runCli([f, ...s.args, ...filter, '--format', 'json', '--threads', '3']);
+    assert.equal(b.stdout, a.stdout, `${filter}: same report`);
+  }
+  const piped = runCli(['-', ...s.args, '--format', 'json', '--threads', '3'], { input: sampleBytes(s) });
+  const pipedOne = runCli(['-', ...s.args, '--format', 'json', '--threads', '1'], { input: sampleBytes(s) });
+  assert.equal(piped.code, one.code);
+  assert.ok(piped.stdout.length > 100);
+  assert.equal(piped.stdout, pipedOne.stdout, 'stdin: the same bytes');
+  const out = join(dir, 'three.json');
+  const r = runCli([f, ...s.args, '--format', 'json', '--threads', '3', '-o', out]);
+  assert.equal(r.code, one.code);
+  assert.equal(readFileSync(out, 'utf8'), one.stdout, '-o: the same bytes in the file');
+});
+
+test('--threads 3: what cannot be read is one line and exit 2, as on one thread, and no report file is left', () => {
+  const session = new TcpSession('10.0.0.1:40000', '192.0.2.1:80');
+  session.handshake();
+  const f = join(dir, 'user0.pcap');
+  writeFileSync(f, writePcap(session.packets, { linkType: 147 }));
+  const out = join(dir, 'never.json');
+  const one = runCli([f, '--format', 'json', '--threads', '1']);
+  const three = runCli([f, '--format', 'json', '--threads', '3', '-o', out]);
+  assert.equal(one.code, 2);
+  assert.equal(three.code, 2);
+  assert.equal(three.stderr, one.stderr, 'the same one-line message');
+  assert.match(three.stderr, /^authcap: cannot read '.*user0\.pcap': link type 147 is not supported/);
+  assert.equal(existsSync(out), false);
+});
+
+test('--threads 2 and 3: the gate (--fail-on, --ignore, --baseline) decides as with one thread', () => {
   const s = allSamples().find((x) => x.name === 'digest-wrong-password') ?? allSamples()[0];
   const f = join(dir, `${s.name}-gate.pcap`);
   writeFileSync(f, sampleBytes(s));
@@ -170,9 +209,11 @@ test('--threads 2: the gate (--fail-on, --ignore, --baseline) decides as with on
   writeFileSync(base, JSON.stringify({ ...full, findings: full.findings.slice(0, full.findings.length >> 1) }));
   for (const gate of [['--fail-on', 'warning'], ['--fail-on', 'none'], ['--ignore', 'http', '--ignore', 'auth.*'], ['--baseline', base]]) {
     const one = runCli([f, ...s.args, ...gate, '--format', 'json', '--threads', '1']);
-    const two = runCli([f, ...s.args, ...gate, '--format', 'json', '--threads', '2']);
-    assert.equal(two.code, one.code, `${gate}: exit code`);
-    assert.equal(two.stdout, one.stdout, `${gate}: same report`);
+    for (const threads of ['2', '3']) {
+      const more = runCli([f, ...s.args, ...gate, '--format', 'json', '--threads', threads]);
+      assert.equal(more.code, one.code, `${gate} threads ${threads}: exit code`);
+      assert.equal(more.stdout, one.stdout, `${gate} threads ${threads}: same report`);
+    }
   }
 });
 
@@ -198,7 +239,7 @@ test('a request that completes long after it began is still listed in request-fr
   end.rst('client');
   const f = join(dir, 'late.pcap');
   writePcap_(f, interleave(slow.packets, ...busy.map((s) => s.packets), end.packets));
-  for (const threads of ['1', '2']) {
+  for (const threads of ['1', '2', '3']) {
     const r = runCli([f, '--format', 'json', '--threads', threads]);
     const report = JSON.parse(r.stdout);
     const frames: number[] = report.exchanges.map((x: { request: { frame: number } }) => x.request.frame);
